@@ -1,0 +1,45 @@
+package io.pisync.http;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * An opaque pagination cursor: the sort key of the last item of a page, as base64url text. Clients
+ * must not build or read them; a cursor that does not decode is a 400, never a 500.
+ */
+public final class Cursor {
+  private static final char SEPARATOR = '\u001f';
+
+  private Cursor() {}
+
+  public static String encode(String... parts) {
+    String joined = String.join(String.valueOf(SEPARATOR), parts);
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(joined.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Decodes a cursor made of {@code expectedParts} parts, or throws a 400 problem. */
+  public static List<String> decode(String cursor, int expectedParts) {
+    try {
+      String joined =
+          new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      List<String> parts = List.of(joined.split(String.valueOf(SEPARATOR), -1));
+      if (parts.size() != expectedParts) {
+        throw badCursor(cursor);
+      }
+      return parts;
+    } catch (IllegalArgumentException e) {
+      throw badCursor(cursor);
+    }
+  }
+
+  public static ApiProblem badCursor(String cursor) {
+    return new ApiProblem(
+        ProblemType.BAD_CURSOR,
+        "cursor '" + cursor + "' is not a cursor this server issued",
+        List.of(new FieldError("cursor", cursor, "not a cursor this server issued")),
+        java.util.Map.of());
+  }
+}

@@ -1,0 +1,41 @@
+package io.pisync.http;
+
+/** The stable catalogue of API errors. A type's URI never changes once published. */
+public enum ProblemType {
+  VALIDATION(400, "validation", "The request has invalid fields"),
+  MALFORMED_JSON(400, "malformed-json", "The request body is not valid JSON"),
+  BAD_CURSOR(400, "bad-cursor", "The cursor is not one this server issued"),
+  NOT_FOUND(404, "not-found", "No such resource"),
+  DEVICE_NOT_FOUND(404, "device-not-found", "No such device"),
+  METHOD_NOT_ALLOWED(405, "method-not-allowed", "This method is not allowed on this resource"),
+  NOT_ACCEPTABLE(406, "not-acceptable", "No acceptable representation"),
+  PAYLOAD_TOO_LARGE(413, "payload-too-large", "The request body is too large"),
+  UNSUPPORTED_MEDIA_TYPE(415, "unsupported-media-type", "The request body must be JSON"),
+  OVERLOADED(503, "overloaded", "The server is busy; retry later"),
+  DATABASE_UNAVAILABLE(503, "database-unavailable", "The database is unavailable; retry later"),
+  INTERNAL(500, "internal", "Unexpected server error");
+
+  private static final String BASE = "https://pisync.dev/problems/";
+
+  private final int status;
+  private final String slug;
+  private final String title;
+
+  ProblemType(int status, String slug, String title) {
+    this.status = status;
+    this.slug = slug;
+    this.title = title;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String uri() {
+    return BASE + slug;
+  }
+
+  public String title() {
+    return title;
+  }
+}

@@ -1,0 +1,217 @@
+package io.pisync.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Server configuration, read once at startup and immutable afterwards.
+ *
+ * <p>Each setting comes from the environment variable {@code PISYNC_X_Y}, else from the key {@code
+ * x.y} of the config file ({@code PISYNC_CONFIG_FILE}, default {@code ./pisync.properties} when
+ * present), else from its default. Every invalid setting is reported at once.
+ */
+public record Config(
+    String host,
+    int port,
+    Path dataDir,
+    Optional<String> dbUrl,
+    Optional<String> dbUser,
+    Optional<String> dbPassword,
+    int embeddedDbPort,
+    int dbPoolSize,
+    long maxBodyBytes,
+    int writerQueueCapacity,
+    int writerMaxBatch,
+    int maxBatchEvents,
+    int clockSkewHours) {
+
+  /** Every setting PiSync reads, with its default ({@code null}: none). */
+  public enum Setting {
+    HOST("0.0.0.0", "address to listen on"),
+    PORT("8080", "HTTP port (0 picks a free one)"),
+    DATA_DIR("./pisync-data", "embedded database files"),
+    DB_URL(null, "jdbc:postgresql://... of an external PostgreSQL 14+; unset: embedded"),
+    DB_USER(null, "user for PISYNC_DB_URL"),
+    DB_PASSWORD(null, "password for PISYNC_DB_URL"),
+    EMBEDDED_DB_PORT("0", "port of the embedded PostgreSQL (0 picks a free one)"),
+    DB_POOL_SIZE("16", "database connections"),
+    MAX_BODY_BYTES("1048576", "largest request body accepted"),
+    WRITER_QUEUE_CAPACITY("20000", "single events waiting for the group-commit writer"),
+    WRITER_MAX_BATCH("1000", "most events the writer commits in one transaction"),
+    MAX_BATCH_EVENTS("1000", "most events in one batch upload"),
+    CLOCK_SKEW_HOURS("24", "how far ahead of server time a device timestamp may be");
+
+    final String defaultValue;
+    final String description;
+
+    Setting(String defaultValue, String description) {
+      this.defaultValue = defaultValue;
+      this.description = description;
+    }
+
+    public String envName() {
+      return "PISYNC_" + name();
+    }
+
+    public String fileKey() {
+      return name().toLowerCase(Locale.ROOT).replace('_', '.');
+    }
+
+    public String defaultValue() {
+      return defaultValue;
+    }
+
+    public String description() {
+      return description;
+    }
+  }
+
+  /** Thrown when configuration is invalid; lists every problem found. */
+  public static final class InvalidConfigException extends RuntimeException {
+    private final List<String> problems;
+
+    InvalidConfigException(List<String> problems) {
+      super("Invalid configuration:\n  - " + String.join("\n  - ", problems));
+      this.problems = List.copyOf(problems);
+    }
+
+    public List<String> problems() {
+      return problems;
+    }
+  }
+
+  public boolean embedded() {
+    return dbUrl.isEmpty();
+  }
+
+  /** Reads the process environment and the config file. */
+  public static Config fromEnvironment() {
+    return load(System.getenv());
+  }
+
+  /** Reads settings from the given environment (and the config file it names). */
+  public static Config load(Map<String, String> env) {
+    List<String> problems = new ArrayList<>();
+    Map<Setting, String> raw = resolve(env, problems);
+    var reader = new Reader(raw, problems);
+    var config =
+        new Config(
+            reader.text(Setting.HOST),
+            reader.integer(Setting.PORT, 0, 65535),
+            Path.of(reader.text(Setting.DATA_DIR)),
+            reader.optional(Setting.DB_URL),
+            reader.optional(Setting.DB_USER),
+            reader.optional(Setting.DB_PASSWORD),
+            reader.integer(Setting.EMBEDDED_DB_PORT, 0, 65535),
+            reader.integer(Setting.DB_POOL_SIZE, 2, 500),
+            reader.integer(Setting.MAX_BODY_BYTES, 1024, 256 * 1024 * 1024),
+            reader.integer(Setting.WRITER_QUEUE_CAPACITY, 1, 10_000_000),
+            reader.integer(Setting.WRITER_MAX_BATCH, 1, 100_000),
+            reader.integer(Setting.MAX_BATCH_EVENTS, 1, 100_000),
+            reader.integer(Setting.CLOCK_SKEW_HOURS, 0, 24 * 366));
+    config.dbUrl.ifPresent(url -> checkDbUrl(url, problems));
+    if (!problems.isEmpty()) {
+      throw new InvalidConfigException(problems);
+    }
+    return config;
+  }
+
+  /** The same configuration with another HTTP port (tests and benchmarks pick free ports). */
+  public Config withPort(int newPort) {
+    return new Config(
+        host,
+        newPort,
+        dataDir,
+        dbUrl,
+        dbUser,
+        dbPassword,
+        embeddedDbPort,
+        dbPoolSize,
+        maxBodyBytes,
+        writerQueueCapacity,
+        writerMaxBatch,
+        maxBatchEvents,
+        clockSkewHours);
+  }
+
+  private static void checkDbUrl(String url, List<String> problems) {
+    if (!url.startsWith("jdbc:postgresql://")) {
+      problems.add(
+          "PISYNC_DB_URL must start with jdbc:postgresql:// (got '" + redactUrl(url) + "')");
+    }
+  }
+
+  private static String redactUrl(String url) {
+    return url.replaceAll("password=[^&]*", "password=***");
+  }
+
+  private static Map<Setting, String> resolve(Map<String, String> env, List<String> problems) {
+    Properties file = readConfigFile(env, problems);
+    Map<Setting, String> raw = new HashMap<>();
+    for (Setting s : Setting.values()) {
+      String value = env.get(s.envName());
+      if (value == null || value.isBlank()) {
+        value = file.getProperty(s.fileKey());
+      }
+      if (value == null || value.isBlank()) {
+        value = s.defaultValue;
+      }
+      if (value != null) {
+        raw.put(s, value.strip());
+      }
+    }
+    return raw;
+  }
+
+  private static Properties readConfigFile(Map<String, String> env, List<String> problems) {
+    Properties props = new Properties();
+    String named = env.get("PISYNC_CONFIG_FILE");
+    Path path = Path.of(named == null || named.isBlank() ? "pisync.properties" : named);
+    if (!Files.exists(path)) {
+      if (named != null && !named.isBlank()) {
+        problems.add("PISYNC_CONFIG_FILE names " + path + ", which does not exist");
+      }
+      return props;
+    }
+    try (java.io.Reader in = Files.newBufferedReader(path)) {
+      props.load(in);
+    } catch (IOException | IllegalArgumentException e) {
+      problems.add("cannot read config file " + path + ": " + e.getMessage());
+    }
+    return props;
+  }
+
+  /** Converts raw strings, collecting a problem per bad value instead of stopping at the first. */
+  private record Reader(Map<Setting, String> raw, List<String> problems) {
+    String text(Setting s) {
+      return raw.get(s);
+    }
+
+    Optional<String> optional(Setting s) {
+      return Optional.ofNullable(raw.get(s));
+    }
+
+    int integer(Setting s, int min, int max) {
+      String value = raw.get(s);
+      try {
+        int parsed = Integer.parseInt(value);
+        if (parsed < min || parsed > max) {
+          problems.add(
+              s.envName() + " must be between " + min + " and " + max + " (got " + value + ")");
+        }
+        return parsed;
+      } catch (NumberFormatException e) {
+        problems.add(s.envName() + " must be a whole number (got '" + value + "')");
+        return Integer.parseInt(s.defaultValue);
+      }
+    }
+  }
+}

@@ -1,0 +1,194 @@
+package io.pisync.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pisync.compat.CompatRoutes;
+import io.pisync.device.DeviceRoutes;
+import io.pisync.device.DeviceStore;
+import io.pisync.http.ApiProblem;
+import io.pisync.http.Json;
+import io.pisync.http.Routes;
+import io.pisync.telemetry.EventParser;
+import io.pisync.telemetry.EventStore;
+import io.pisync.telemetry.EventWriter;
+import io.pisync.telemetry.IngestMetrics;
+import io.pisync.telemetry.Ingestion;
+import io.pisync.telemetry.PartitionMaintenance;
+import io.pisync.telemetry.TelemetryRoutes;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Wires the features onto one Javalin server over one database. */
+public final class PiSyncServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PiSyncServer.class);
+
+  private final Database database;
+  private final EventWriter writer;
+  private final PartitionMaintenance partitions;
+  private final Javalin app;
+  private final Routes routes;
+
+  private PiSyncServer(
+      Database database,
+      EventWriter writer,
+      PartitionMaintenance partitions,
+      Javalin app,
+      Routes routes) {
+    this.database = database;
+    this.writer = writer;
+    this.partitions = partitions;
+    this.app = app;
+    this.routes = routes;
+  }
+
+  /** Opens the database, migrates it and starts serving HTTP. */
+  public static PiSyncServer start(Config config, InstantSource clock) {
+    var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    bindJvmMetrics(registry);
+    Database database = Database.open(config, registry);
+    EventWriter writer = null;
+    PartitionMaintenance partitions = null;
+    try {
+      partitions = new PartitionMaintenance(database.dataSource(), clock);
+      partitions.start();
+      ObjectMapper mapper = Json.newMapper();
+      mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+      var store = new EventStore(database.dataSource());
+      var ingestMetrics = new IngestMetrics(registry);
+      writer =
+          new EventWriter(
+              store,
+              ingestMetrics,
+              registry,
+              config.writerQueueCapacity(),
+              config.writerMaxBatch());
+      var ingestion = new Ingestion(writer, store, ingestMetrics, clock);
+      var devices = new DeviceStore(database.dataSource(), clock);
+      Duration skew = Duration.ofHours(config.clockSkewHours());
+
+      var routes = new Routes();
+      new DeviceRoutes(devices).register(routes);
+      new TelemetryRoutes(
+              ingestion,
+              store,
+              new EventParser(EventParser.Mode.STRICT, clock, skew),
+              mapper,
+              config.maxBatchEvents(),
+              devices::exists)
+          .register(routes);
+      new CompatRoutes(
+              ingestion,
+              store,
+              devices,
+              new EventParser(EventParser.Mode.FIELD, clock, skew),
+              mapper,
+              clock)
+          .register(routes);
+      new OperationsRoutes(database, registry).register(routes);
+
+      Javalin app = createApp(config, mapper, registry, routes);
+      app.start(config.host(), config.port());
+      log.info("PiSync listening on http://{}:{}", config.host(), app.port());
+      return new PiSyncServer(database, writer, partitions, app, routes);
+    } catch (RuntimeException | SQLException e) {
+      if (writer != null) writer.close();
+      if (partitions != null) partitions.close();
+      database.close();
+      throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+    }
+  }
+
+  private static void bindJvmMetrics(PrometheusMeterRegistry registry) {
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  private static Javalin createApp(
+      Config config, ObjectMapper mapper, PrometheusMeterRegistry registry, Routes routes) {
+    var problems = new Problems(mapper);
+    var accessLog = new AccessLog(registry);
+    return Javalin.create(
+        cfg -> {
+          cfg.concurrency.useVirtualThreads = true;
+          cfg.http.maxRequestSize = config.maxBodyBytes();
+          cfg.http.prefer405over404 = true;
+          cfg.http.defaultContentType = "application/json";
+          cfg.startup.showJavalinBanner = false;
+          cfg.jsonMapper(new JavalinJackson(mapper, true));
+          cfg.jetty.modifyServer(server -> server.setStopTimeout(5_000));
+          cfg.requestLogger.http(accessLog::log);
+          cfg.routes.before(
+              ctx -> {
+                RequestIds.assign(ctx);
+                ctx.attribute("maxBodyBytes", config.maxBodyBytes());
+              });
+          for (Routes.Route route : routes.all()) {
+            cfg.routes.addEndpoint(
+                new io.javalin.router.Endpoint(route.method(), route.path(), route.handler()));
+          }
+          cfg.routes.exception(ApiProblem.class, problems::render);
+          cfg.routes.exception(
+              HttpResponseException.class,
+              (e, ctx) -> problems.render(problems.fromJavalin(e, ctx), ctx));
+          cfg.routes.exception(
+              SQLException.class, (e, ctx) -> problems.render(problems.fromSql(e, ctx), ctx));
+          cfg.routes.exception(
+              Exception.class, (e, ctx) -> problems.render(problems.unexpected(e, ctx), ctx));
+          for (int status : new int[] {404, 405, 413}) {
+            cfg.routes.error(
+                status,
+                ctx -> {
+                  if (!isProblem(ctx)) {
+                    problems.render(
+                        problems.fromJavalin(new HttpResponseException(status, ""), ctx), ctx);
+                  }
+                });
+          }
+        });
+  }
+
+  private static boolean isProblem(Context ctx) {
+    String type = ctx.res().getContentType();
+    return type != null && type.startsWith(Problems.CONTENT_TYPE);
+  }
+
+  public int port() {
+    return app.port();
+  }
+
+  public Routes routes() {
+    return routes;
+  }
+
+  /** Stops taking requests, commits queued events, then closes the database. */
+  @Override
+  public void close() {
+    app.stop();
+    writer.close();
+    partitions.close();
+    database.close();
+  }
+
+}

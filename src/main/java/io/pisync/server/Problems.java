@@ -1,0 +1,105 @@
+package io.pisync.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.pisync.http.ApiProblem;
+import io.pisync.http.ProblemType;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Renders every error as RFC 9457 {@code application/problem+json}; never HTML or a stack. */
+final class Problems {
+  private static final Logger log = LoggerFactory.getLogger(Problems.class);
+  static final String CONTENT_TYPE = "application/problem+json";
+  private static final int DATABASE_RETRY_SECONDS = 5;
+
+  private final ObjectMapper mapper;
+
+  Problems(ObjectMapper mapper) {
+    this.mapper = mapper;
+  }
+
+  void render(ApiProblem problem, Context ctx) {
+    problem.headers().forEach(ctx::header);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("type", problem.type().uri());
+    body.put("title", problem.type().title());
+    body.put("status", problem.type().status());
+    body.put("detail", problem.detail());
+    body.put("instance", ctx.path());
+    body.put("request_id", RequestIds.of(ctx));
+    if (!problem.errors().isEmpty()) {
+      body.put("errors", problem.errors());
+    }
+    try {
+      ctx.status(problem.type().status())
+          .contentType(CONTENT_TYPE)
+          .result(mapper.writeValueAsBytes(body));
+    } catch (Exception e) {
+      ctx.status(500).contentType(CONTENT_TYPE).result("{\"status\":500}");
+    }
+  }
+
+  /** Javalin's own responses: unmatched routes, wrong methods, bodies over the limit. */
+  ApiProblem fromJavalin(HttpResponseException e, Context ctx) {
+    return switch (e.getStatus()) {
+      case 404 ->
+          new ApiProblem(
+              ProblemType.NOT_FOUND, "no route " + ctx.method() + " " + ctx.path());
+      case 405 ->
+          new ApiProblem(
+              ProblemType.METHOD_NOT_ALLOWED,
+              ctx.method() + " is not allowed on " + ctx.path());
+      case 413 ->
+          new ApiProblem(
+              ProblemType.PAYLOAD_TOO_LARGE,
+              "the request body is larger than " + ctx.attribute("maxBodyBytes") + " bytes");
+      case 406 -> new ApiProblem(ProblemType.NOT_ACCEPTABLE, e.getMessage());
+      default -> {
+        if (e.getStatus() >= 400 && e.getStatus() < 500) {
+          yield new ApiProblem(ProblemType.VALIDATION, e.getMessage());
+        }
+        log.error("unexpected Javalin response {}: {}", e.getStatus(), e.getMessage());
+        yield new ApiProblem(ProblemType.INTERNAL, "unexpected error; see request id in logs");
+      }
+    };
+  }
+
+  ApiProblem fromSql(SQLException e, Context ctx) {
+    if (isUnavailable(e)) {
+      log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.toString());
+      return ApiProblem.retryLater(
+          ProblemType.DATABASE_UNAVAILABLE,
+          "the database did not answer; retry in " + DATABASE_RETRY_SECONDS + " s",
+          DATABASE_RETRY_SECONDS);
+    }
+    log.error("database error on {} {}", ctx.method(), ctx.path(), e);
+    return new ApiProblem(ProblemType.INTERNAL, "unexpected database error; see request id in logs");
+  }
+
+  /** Connection failures, shutdowns and timeouts: temporary, so the client should retry. */
+  static boolean isUnavailable(SQLException e) {
+    if (e instanceof SQLTransientConnectionException) {
+      return true;
+    }
+    String state = e.getSQLState();
+    return state != null
+        && (state.startsWith("08")
+            || state.startsWith("57P")
+            || state.equals("53300")
+            || state.equals("40P01"));
+  }
+
+  ApiProblem unexpected(Exception e, Context ctx) {
+    if (e.getCause() instanceof SQLException sql) {
+      return fromSql(sql, ctx);
+    }
+    log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
+    return new ApiProblem(ProblemType.INTERNAL, "unexpected error; see request id in logs");
+  }
+}

@@ -1,0 +1,453 @@
+package io.pisync.telemetry;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The SQL of sync events. {@link #ingest} stores a batch in one transaction: lock the devices
+ * (creating unknown ones), insert the events not seen before with one multi-row INSERT, and update
+ * the devices' counters from the rows actually inserted.
+ */
+public final class EventStore {
+  public static final String COLUMNS =
+      "event_id, device_id, occurred_at, received_at, status, total_files_synced, total_errors,"
+          + " internet_speed, duration_ms, bytes_synced, error_message, app_version";
+
+  private static final String LOCK_DEVICES =
+      """
+      INSERT INTO devices (device_id, first_seen_at, last_seen_at)
+      SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
+      ON CONFLICT (device_id) DO UPDATE
+        SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
+      RETURNING device_id, last_ok_at, last_success_at
+      """;
+
+  private static final String INSERT_EVENTS =
+      """
+      WITH input AS (
+        SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[],
+                             ?::int4[], ?::int4[], ?::float8[], ?::int8[], ?::int8[], ?::text[],
+                             ?::text[], ?::bool[])
+          AS t(event_id, device_id, occurred_at, received_at, status, total_files_synced,
+               total_errors, internet_speed, duration_ms, bytes_synced, error_message,
+               app_version, client_key)
+      ), claimed AS (
+        INSERT INTO sync_event_ids (event_id, device_id, occurred_at, received_at)
+        SELECT event_id, device_id, occurred_at, received_at FROM input WHERE client_key
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+      )
+      INSERT INTO sync_events (event_id, device_id, occurred_at, received_at, status,
+                               total_files_synced, total_errors, internet_speed, duration_ms,
+                               bytes_synced, error_message, app_version)
+      SELECT event_id, device_id, occurred_at, received_at, status, total_files_synced,
+             total_errors, internet_speed, duration_ms, bytes_synced, error_message, app_version
+      FROM input
+      WHERE NOT client_key OR event_id IN (SELECT event_id FROM claimed)
+      RETURNING event_id
+      """;
+
+  private static final String LOAD_ORIGINALS =
+      """
+      SELECT e.event_id, e.device_id, e.occurred_at, e.received_at, e.status,
+             e.total_files_synced, e.total_errors, e.internet_speed, e.duration_ms,
+             e.bytes_synced, e.error_message, e.app_version
+      FROM sync_event_ids k
+      JOIN sync_events e ON e.device_id = k.device_id AND e.occurred_at = k.occurred_at
+                        AND e.received_at = k.received_at AND e.event_id = k.event_id
+      WHERE k.event_id = ANY(?::uuid[])
+      """;
+
+  private static final String UPDATE_DEVICES =
+      """
+      UPDATE devices d SET
+        total_syncs = d.total_syncs + u.n,
+        success_count = d.success_count + u.success,
+        partial_count = d.partial_count + u.partial,
+        failed_count = d.failed_count + u.failed,
+        total_files = d.total_files + u.files,
+        total_errors = d.total_errors + u.errors,
+        speed_sum = d.speed_sum + u.speed_sum,
+        last_status = CASE WHEN d.last_sync_at IS NULL OR u.max_ts >= d.last_sync_at
+                           THEN u.latest_status ELSE d.last_status END,
+        last_sync_at = greatest(d.last_sync_at, u.max_ts),
+        last_ok_at = greatest(d.last_ok_at, u.max_ok),
+        last_success_at = greatest(d.last_success_at, u.max_success),
+        last_failure_at = greatest(d.last_failure_at, u.max_failed),
+        last_unsuccessful_at = greatest(d.last_unsuccessful_at, u.max_unsuccessful),
+        consecutive_failures = CASE WHEN u.recount_failures
+          THEN (SELECT count(*) FROM sync_events e
+                WHERE e.device_id = d.device_id AND e.status = 'failed'
+                  AND e.occurred_at > u.max_ok)
+          ELSE d.consecutive_failures + u.failed_after_ok END,
+        consecutive_unsuccessful = CASE WHEN u.recount_unsuccessful
+          THEN (SELECT count(*) FROM sync_events e
+                WHERE e.device_id = d.device_id AND e.status <> 'success'
+                  AND e.occurred_at > u.max_success)
+          ELSE d.consecutive_unsuccessful + u.unsuccessful_after_success END
+      FROM unnest(?::text[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int8[], ?::int8[],
+                  ?::float8[], ?::timestamptz[], ?::text[], ?::timestamptz[], ?::timestamptz[],
+                  ?::timestamptz[], ?::timestamptz[], ?::int4[], ?::int4[], ?::bool[], ?::bool[])
+        AS u(device_id, n, success, partial, failed, files, errors, speed_sum, max_ts,
+             latest_status, max_ok, max_success, max_failed, max_unsuccessful, failed_after_ok,
+             unsuccessful_after_success, recount_failures, recount_unsuccessful)
+      WHERE d.device_id = u.device_id
+      """;
+
+  private final DataSource dataSource;
+
+  public EventStore(DataSource dataSource) {
+    this.dataSource = dataSource;
+  }
+
+  /**
+   * Stores the events in one transaction and returns, in input order, whether each was created or
+   * was a replay of an event_id already stored (in which case the original is returned).
+   */
+  public List<IngestOutcome> ingest(List<Incoming> batch) throws SQLException {
+    Plan plan = Plan.of(batch);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return ingestOnce(plan);
+      } catch (SQLException e) {
+        // A deadlock can only come from two batches claiming the same event_ids in another
+        // order; PostgreSQL aborts one of them, which is safe to run again.
+        boolean retryable = "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
+        if (!retryable || attempt == MAX_ATTEMPTS) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static final int MAX_ATTEMPTS = 3;
+
+  private List<IngestOutcome> ingestOnce(Plan plan) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        List<IngestOutcome> outcomes = ingest(c, plan);
+        c.commit();
+        return outcomes;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    }
+  }
+
+  private List<IngestOutcome> ingest(Connection c, Plan plan) throws SQLException {
+    Map<String, DeviceDelta> deltas = lockDevices(c, plan);
+    Set<UUID> inserted = insertEvents(c, plan);
+    Map<UUID, StoredEvent> originals = new HashMap<>();
+    List<UUID> replayed = new ArrayList<>();
+    for (StoredEvent row : plan.rows) {
+      if (inserted.contains(row.eventId())) {
+        deltas.get(row.deviceId()).add(row);
+      } else {
+        replayed.add(row.eventId());
+      }
+    }
+    if (!replayed.isEmpty()) {
+      originals.putAll(loadOriginals(c, replayed));
+    }
+    updateDevices(c, deltas.values());
+    return plan.outcomes(inserted, originals);
+  }
+
+  private Map<String, DeviceDelta> lockDevices(Connection c, Plan plan) throws SQLException {
+    Map<String, DeviceDelta> deltas = new HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(LOCK_DEVICES)) {
+      ps.setString(1, plan.firstReceived.toString());
+      ps.setString(2, plan.lastReceived.toString());
+      ps.setArray(3, c.createArrayOf("text", plan.deviceIds.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String id = rs.getString(1);
+          deltas.put(id, new DeviceDelta(id, instant(rs, 2), instant(rs, 3)));
+        }
+      }
+    }
+    return deltas;
+  }
+
+  private Set<UUID> insertEvents(Connection c, Plan plan) throws SQLException {
+    List<StoredEvent> rows = plan.rows;
+    int n = rows.size();
+    var ids = new UUID[n];
+    var devices = new String[n];
+    var occurred = new String[n];
+    var received = new String[n];
+    var statuses = new String[n];
+    var files = new Integer[n];
+    var errors = new Integer[n];
+    var speeds = new Double[n];
+    var durations = new Long[n];
+    var bytes = new Long[n];
+    var messages = new String[n];
+    var versions = new String[n];
+    var clientKeys = plan.clientKeyed.toArray(new Boolean[0]);
+    for (int i = 0; i < n; i++) {
+      StoredEvent r = rows.get(i);
+      ids[i] = r.eventId();
+      devices[i] = r.deviceId();
+      occurred[i] = r.timestamp().toString();
+      received[i] = r.receivedAt().toString();
+      statuses[i] = r.status().wire();
+      files[i] = r.totalFilesSynced();
+      errors[i] = r.totalErrors();
+      speeds[i] = r.internetSpeed();
+      durations[i] = r.durationMs();
+      bytes[i] = r.bytesSynced();
+      messages[i] = r.errorMessage();
+      versions[i] = r.appVersion();
+    }
+    Set<UUID> inserted = new HashSet<>(n * 2);
+    try (PreparedStatement ps = c.prepareStatement(INSERT_EVENTS)) {
+      ps.setArray(1, c.createArrayOf("uuid", ids));
+      ps.setArray(2, c.createArrayOf("text", devices));
+      ps.setArray(3, c.createArrayOf("text", occurred));
+      ps.setArray(4, c.createArrayOf("text", received));
+      ps.setArray(5, c.createArrayOf("text", statuses));
+      ps.setArray(6, c.createArrayOf("int4", files));
+      ps.setArray(7, c.createArrayOf("int4", errors));
+      ps.setArray(8, c.createArrayOf("float8", speeds));
+      ps.setArray(9, c.createArrayOf("int8", durations));
+      ps.setArray(10, c.createArrayOf("int8", bytes));
+      ps.setArray(11, c.createArrayOf("text", messages));
+      ps.setArray(12, c.createArrayOf("text", versions));
+      ps.setArray(13, c.createArrayOf("bool", clientKeys));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          inserted.add(rs.getObject(1, UUID.class));
+        }
+      }
+    }
+    return inserted;
+  }
+
+  private Map<UUID, StoredEvent> loadOriginals(Connection c, List<UUID> ids) throws SQLException {
+    Map<UUID, StoredEvent> found = new HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(LOAD_ORIGINALS)) {
+      ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          StoredEvent e = read(rs);
+          found.put(e.eventId(), e);
+        }
+      }
+    }
+    return found;
+  }
+
+  private void updateDevices(Connection c, Collection<DeviceDelta> all) throws SQLException {
+    List<DeviceDelta> deltas = all.stream().filter(d -> d.count > 0).toList();
+    if (deltas.isEmpty()) {
+      return;
+    }
+    int n = deltas.size();
+    Object[][] cols = new Object[18][n];
+    for (int i = 0; i < n; i++) {
+      DeviceDelta d = deltas.get(i);
+      cols[0][i] = d.deviceId;
+      cols[1][i] = d.count;
+      cols[2][i] = d.success;
+      cols[3][i] = d.partial;
+      cols[4][i] = d.failed;
+      cols[5][i] = d.files;
+      cols[6][i] = d.errors;
+      cols[7][i] = d.speedSum;
+      cols[8][i] = text(d.maxTimestamp);
+      cols[9][i] = d.latestStatus.wire();
+      cols[10][i] = text(d.maxOk);
+      cols[11][i] = text(d.maxSuccess);
+      cols[12][i] = text(d.maxFailed);
+      cols[13][i] = text(d.maxUnsuccessful);
+      cols[14][i] = d.failedAfterOldOk;
+      cols[15][i] = d.unsuccessfulAfterOldSuccess;
+      cols[16][i] = d.recountFailures();
+      cols[17][i] = d.recountUnsuccessful();
+    }
+    String[] types = {
+      "text", "int4", "int4", "int4", "int4", "int8", "int8", "float8", "text", "text", "text",
+      "text", "text", "text", "int4", "int4", "bool", "bool"
+    };
+    try (PreparedStatement ps = c.prepareStatement(UPDATE_DEVICES)) {
+      for (int col = 0; col < types.length; col++) {
+        ps.setArray(col + 1, typedArray(c, types[col], cols[col]));
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  private static Array typedArray(Connection c, String type, Object[] values) throws SQLException {
+    Object[] typed =
+        switch (type) {
+          case "int4" -> java.util.Arrays.copyOf(values, values.length, Integer[].class);
+          case "int8" -> java.util.Arrays.copyOf(values, values.length, Long[].class);
+          case "float8" -> java.util.Arrays.copyOf(values, values.length, Double[].class);
+          case "bool" -> java.util.Arrays.copyOf(values, values.length, Boolean[].class);
+          default -> java.util.Arrays.copyOf(values, values.length, String[].class);
+        };
+    return c.createArrayOf(type, typed);
+  }
+
+  /** Newest first, after the (timestamp, event_id) of the previous page's last item. */
+  public List<StoredEvent> history(
+      String deviceId, int limit, Optional<HistoryKey> after) throws SQLException {
+    String sql =
+        "SELECT "
+            + COLUMNS
+            + " FROM sync_events WHERE device_id = ?"
+            + (after.isPresent() ? " AND (occurred_at, event_id) < (?, ?)" : "")
+            + " ORDER BY occurred_at DESC, event_id DESC LIMIT ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 1;
+      ps.setString(i++, deviceId);
+      if (after.isPresent()) {
+        ps.setTimestamp(i++, Timestamp.from(after.get().timestamp()));
+        ps.setObject(i++, after.get().eventId());
+      }
+      ps.setInt(i, limit);
+      return readAll(ps);
+    }
+  }
+
+  /** The sort key of a history page. */
+  public record HistoryKey(Instant timestamp, UUID eventId) {}
+
+  static List<StoredEvent> readAll(PreparedStatement ps) throws SQLException {
+    List<StoredEvent> events = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        events.add(read(rs));
+      }
+    }
+    return events;
+  }
+
+  /** Maps a row selected with {@link #COLUMNS}, in that order. */
+  public static StoredEvent read(ResultSet rs) throws SQLException {
+    return new StoredEvent(
+        rs.getObject(1, UUID.class),
+        rs.getString(2),
+        instant(rs, 3),
+        instant(rs, 4),
+        SyncStatus.fromWire(rs.getString(5)),
+        rs.getInt(6),
+        rs.getInt(7),
+        rs.getDouble(8),
+        rs.getObject(9, Long.class),
+        rs.getObject(10, Long.class),
+        rs.getString(11),
+        rs.getString(12));
+  }
+
+  static Instant instant(ResultSet rs, int column) throws SQLException {
+    OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
+    return value == null ? null : value.toInstant();
+  }
+
+  private static String text(Instant instant) {
+    return instant == null ? null : instant.toString();
+  }
+
+  /**
+   * The rows to insert for a batch. A client event_id repeated within the batch is inserted once;
+   * its later copies are answered as duplicates of the first.
+   */
+  private static final class Plan {
+    final List<StoredEvent> rows = new ArrayList<>();
+    final int[] rowOfInput;
+    final boolean[] repeatInBatch;
+    final List<Boolean> clientKeyed = new ArrayList<>();
+    final TreeSet<String> deviceIds = new TreeSet<>();
+    Instant firstReceived;
+    Instant lastReceived;
+
+    private Plan(int size) {
+      rowOfInput = new int[size];
+      repeatInBatch = new boolean[size];
+    }
+
+    static Plan of(List<Incoming> batch) {
+      Plan plan = new Plan(batch.size());
+      Map<UUID, Integer> rowByClientId = new LinkedHashMap<>();
+      for (int i = 0; i < batch.size(); i++) {
+        Incoming in = batch.get(i);
+        SyncEvent e = in.event();
+        plan.noteReceived(in.receivedAt());
+        if (e.hasClientId() && rowByClientId.containsKey(e.eventId())) {
+          plan.rowOfInput[i] = rowByClientId.get(e.eventId());
+          plan.repeatInBatch[i] = true;
+          continue;
+        }
+        UUID id = e.hasClientId() ? e.eventId() : UUID.randomUUID();
+        if (e.hasClientId()) {
+          rowByClientId.put(id, plan.rows.size());
+        }
+        plan.rowOfInput[i] = plan.rows.size();
+        plan.rows.add(stored(id, in));
+        plan.clientKeyed.add(e.hasClientId());
+        plan.deviceIds.add(e.deviceId());
+      }
+      return plan;
+    }
+
+
+    private void noteReceived(Instant t) {
+      if (firstReceived == null || t.isBefore(firstReceived)) firstReceived = t;
+      if (lastReceived == null || t.isAfter(lastReceived)) lastReceived = t;
+    }
+
+    private static StoredEvent stored(UUID id, Incoming in) {
+      SyncEvent e = in.event();
+      return new StoredEvent(
+          id,
+          e.deviceId(),
+          e.timestamp(),
+          in.receivedAt(),
+          e.status(),
+          e.totalFilesSynced(),
+          e.totalErrors(),
+          e.internetSpeed(),
+          e.durationMs(),
+          e.bytesSynced(),
+          e.errorMessage(),
+          e.appVersion());
+    }
+
+    List<IngestOutcome> outcomes(Set<UUID> inserted, Map<UUID, StoredEvent> originals) {
+      List<IngestOutcome> out = new ArrayList<>(rowOfInput.length);
+      for (int i = 0; i < rowOfInput.length; i++) {
+        StoredEvent row = rows.get(rowOfInput[i]);
+        boolean created = inserted.contains(row.eventId()) && !repeatInBatch[i];
+        StoredEvent event = inserted.contains(row.eventId()) ? row : originals.get(row.eventId());
+        if (event == null) {
+          throw new IllegalStateException("event " + row.eventId() + " neither stored nor found");
+        }
+        out.add(created ? new IngestOutcome.Created(event) : new IngestOutcome.Duplicate(event));
+      }
+      return out;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+package io.pisync.telemetry;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.pisync.http.ApiProblem;
+import io.pisync.http.ProblemType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Group commit for single events. Requests put their event on a bounded queue; one writer thread
+ * drains whatever is queued (no lingering) into one transaction and completes each request's
+ * future after COMMIT. A full queue is refused at once (503), never dropped silently.
+ */
+public final class EventWriter implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EventWriter.class);
+
+  private record Pending(Incoming incoming, CompletableFuture<IngestOutcome> result) {}
+
+  private final EventStore store;
+  private final IngestMetrics metrics;
+  private final BlockingQueue<Pending> queue;
+  private final int maxBatch;
+  private final int capacity;
+  private final DistributionSummary batchSizes;
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public EventWriter(
+      EventStore store, IngestMetrics metrics, MeterRegistry registry, int capacity, int maxBatch) {
+    this.store = store;
+    this.metrics = metrics;
+    this.capacity = capacity;
+    this.queue = new ArrayBlockingQueue<>(capacity);
+    this.maxBatch = maxBatch;
+    this.batchSizes =
+        DistributionSummary.builder("pisync.writer.batch.size")
+            .description("events committed per group-commit transaction")
+            .publishPercentileHistogram()
+            .register(registry);
+    registry.gauge("pisync.writer.queue.depth", queue, BlockingQueue::size);
+    this.thread = Thread.ofPlatform().name("pisync-group-commit").unstarted(this::run);
+    thread.start();
+  }
+
+  /** Queues an event; the future completes after its transaction commits. */
+  public CompletableFuture<IngestOutcome> submit(Incoming incoming) {
+    var pending = new Pending(incoming, new CompletableFuture<>());
+    if (!running || !queue.offer(pending)) {
+      throw ApiProblem.retryLater(
+          ProblemType.OVERLOADED,
+          "the ingest queue is full (" + capacity + " events waiting); retry in 1 s",
+          1);
+    }
+    return pending.result;
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>(maxBatch);
+    while (running || !queue.isEmpty()) {
+      try {
+        Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, maxBatch - 1);
+        write(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  private void write(List<Pending> batch) {
+    List<Incoming> incoming = batch.stream().map(Pending::incoming).toList();
+    try {
+      List<IngestOutcome> outcomes = store.ingest(incoming);
+      batchSizes.record(batch.size());
+      metrics.record(outcomes);
+      for (int i = 0; i < batch.size(); i++) {
+        batch.get(i).result.complete(outcomes.get(i));
+      }
+    } catch (Exception e) {
+      log.warn("group commit of {} events failed: {}", batch.size(), e.toString());
+      batch.forEach(p -> p.result.completeExceptionally(e));
+    }
+  }
+
+  /** Stops taking events, commits those already queued, then stops the writer thread. */
+  @Override
+  public void close() {
+    running = false;
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,12 @@
+package io.pisync.telemetry;
+
+/** What became of one reported event. */
+public sealed interface IngestOutcome {
+  StoredEvent event();
+
+  /** Stored now, counted once. */
+  record Created(StoredEvent event) implements IngestOutcome {}
+
+  /** Its event_id was seen before: the original, not counted again. */
+  record Duplicate(StoredEvent event) implements IngestOutcome {}
+}

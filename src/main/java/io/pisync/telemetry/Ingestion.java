@@ -1,0 +1,70 @@
+package io.pisync.telemetry;
+
+import io.pisync.http.ApiProblem;
+import io.pisync.http.ProblemType;
+import java.sql.SQLException;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Stores reported events: singles through the group-commit writer, batches directly. */
+public final class Ingestion {
+  private static final long SINGLE_TIMEOUT_SECONDS = 30;
+
+  private final EventWriter writer;
+  private final EventStore store;
+  private final IngestMetrics metrics;
+  private final InstantSource clock;
+
+  public Ingestion(EventWriter writer, EventStore store, IngestMetrics metrics, InstantSource clock) {
+    this.writer = writer;
+    this.store = store;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  /** Returns once the event is committed (or found to be a replay). */
+  public IngestOutcome single(SyncEvent event) throws SQLException {
+    var future = writer.submit(new Incoming(event, now()));
+    try {
+      return future.get(SINGLE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (ExecutionException | CompletionException e) {
+      throw rethrow(e.getCause());
+    } catch (TimeoutException e) {
+      throw ApiProblem.retryLater(
+          ProblemType.OVERLOADED,
+          "the event was not committed within " + SINGLE_TIMEOUT_SECONDS + " s; retry it",
+          1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ApiProblem.retryLater(ProblemType.OVERLOADED, "interrupted; retry the event", 1);
+    }
+  }
+
+  /** Stores many events in one transaction. */
+  public List<IngestOutcome> batch(List<SyncEvent> events) throws SQLException {
+    var receivedAt = now();
+    List<IngestOutcome> outcomes =
+        store.ingest(events.stream().map(e -> new Incoming(e, receivedAt)).toList());
+    metrics.record(outcomes);
+    return outcomes;
+  }
+
+  /** PostgreSQL keeps microseconds; answering with more would differ from what a replay returns. */
+  private java.time.Instant now() {
+    return clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+  }
+
+  private static SQLException rethrow(Throwable cause) {
+    if (cause instanceof SQLException sql) {
+      return sql;
+    }
+    if (cause instanceof RuntimeException runtime) {
+      throw runtime;
+    }
+    throw new IllegalStateException(cause);
+  }
+}

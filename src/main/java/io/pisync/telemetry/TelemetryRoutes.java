@@ -1,0 +1,166 @@
+package io.pisync.telemetry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.http.Context;
+import io.pisync.http.ApiProblem;
+import io.pisync.http.Cursor;
+import io.pisync.http.FieldError;
+import io.pisync.http.JsonBody;
+import io.pisync.http.Page;
+import io.pisync.http.ProblemType;
+import io.pisync.http.QueryParams;
+import io.pisync.http.Routes;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The v1 telemetry API: report events, one or many, and read a device's history. */
+public final class TelemetryRoutes {
+  private final Ingestion ingestion;
+  private final EventStore store;
+  private final EventParser parser;
+  private final ObjectMapper mapper;
+  private final int maxBatchEvents;
+  private final DeviceExistence devices;
+
+  /** Whether a device is known; the device feature answers it. */
+  public interface DeviceExistence {
+    boolean exists(String deviceId) throws SQLException;
+  }
+
+  public TelemetryRoutes(
+      Ingestion ingestion,
+      EventStore store,
+      EventParser parser,
+      ObjectMapper mapper,
+      int maxBatchEvents,
+      DeviceExistence devices) {
+    this.ingestion = ingestion;
+    this.store = store;
+    this.parser = parser;
+    this.mapper = mapper;
+    this.maxBatchEvents = maxBatchEvents;
+    this.devices = devices;
+  }
+
+  public void register(Routes routes) {
+    routes
+        .post("/api/v1/sync-events", this::report)
+        .post("/api/v1/sync-events/batch", this::reportBatch)
+        .get("/api/v1/devices/{device_id}/sync-events", this::history);
+  }
+
+  private void report(Context ctx) throws SQLException {
+    SyncEvent event = valid(parser.parse(JsonBody.read(ctx, mapper)));
+    IngestOutcome outcome = ingestion.single(event);
+    ctx.status(outcome instanceof IngestOutcome.Created ? 201 : 200).json(outcome.event());
+  }
+
+  private static SyncEvent valid(EventParser.Parsed parsed) {
+    return switch (parsed) {
+      case EventParser.Parsed.Valid v -> v.event();
+      case EventParser.Parsed.Invalid i -> throw ApiProblem.invalid(i.errors());
+    };
+  }
+
+  /** One result per item, in order. */
+  @com.fasterxml.jackson.annotation.JsonInclude(
+      com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+  public record BatchItem(
+      int index, String outcome, StoredEvent event, List<FieldError> errors) {}
+
+  public record BatchResponse(
+      int created, int duplicates, int invalid, List<BatchItem> results) {}
+
+  private void reportBatch(Context ctx) throws SQLException {
+    JsonNode items = batchItems(JsonBody.read(ctx, mapper));
+    List<SyncEvent> valid = new ArrayList<>();
+    List<Integer> validIndexes = new ArrayList<>();
+    BatchItem[] results = new BatchItem[items.size()];
+    for (int i = 0; i < items.size(); i++) {
+      switch (parser.parse(items.get(i))) {
+        case EventParser.Parsed.Valid v -> {
+          valid.add(v.event());
+          validIndexes.add(i);
+        }
+        case EventParser.Parsed.Invalid inv -> {
+          String prefix = "events[" + i + "]" ;
+          results[i] =
+              new BatchItem(
+                  i,
+                  "invalid",
+                  null,
+                  inv.errors().stream()
+                      .map(e -> e.prefixed(e.field().isEmpty() ? prefix : prefix + "."))
+                      .toList());
+        }
+      }
+    }
+    List<IngestOutcome> outcomes = valid.isEmpty() ? List.of() : ingestion.batch(valid);
+    int created = 0;
+    for (int k = 0; k < outcomes.size(); k++) {
+      IngestOutcome o = outcomes.get(k);
+      boolean isNew = o instanceof IngestOutcome.Created;
+      created += isNew ? 1 : 0;
+      int index = validIndexes.get(k);
+      results[index] = new BatchItem(index, isNew ? "created" : "duplicate", o.event(), null);
+    }
+    int invalid = items.size() - valid.size();
+    ctx.json(new BatchResponse(created, valid.size() - created, invalid, List.of(results)));
+  }
+
+  private JsonNode batchItems(JsonNode body) {
+    if (!body.isObject()) {
+      throw ApiProblem.invalid("", "(" + body.getNodeType().name().toLowerCase() + ")",
+          "must be an object {\"events\": [...]}");
+    }
+    List<FieldError> errors = new ArrayList<>();
+    body.fieldNames()
+        .forEachRemaining(
+            name -> {
+              if (!name.equals("events")) {
+                errors.add(new FieldError(name, null, "unknown field"));
+              }
+            });
+    JsonNode events = body.get("events");
+    if (events == null || !events.isArray()) {
+      errors.add(new FieldError("events", events == null ? null : events.toString(),
+          "is required: an array of 1 to " + maxBatchEvents + " events"));
+    } else if (events.isEmpty() || events.size() > maxBatchEvents) {
+      errors.add(new FieldError("events", events.size() + " events",
+          "must hold 1 to " + maxBatchEvents + " events"));
+    }
+    if (!errors.isEmpty()) {
+      throw ApiProblem.invalid(errors);
+    }
+    return events;
+  }
+
+  private void history(Context ctx) throws SQLException {
+    String deviceId = ctx.pathParam("device_id");
+    var params = new QueryParams(ctx);
+    int limit = params.integer("limit", 50, 1, 500);
+    Optional<String> cursor = params.text("cursor", 200);
+    params.check();
+    Optional<EventStore.HistoryKey> after = cursor.map(TelemetryRoutes::decodeHistoryCursor);
+    if (!SyncEvent.DEVICE_ID.matcher(deviceId).matches() || !devices.exists(deviceId)) {
+      throw new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + deviceId + "'");
+    }
+    List<StoredEvent> rows = store.history(deviceId, limit + 1, after);
+    ctx.json(Page.of(rows, limit, e -> Cursor.encode(e.timestamp().toString(), e.eventId().toString())));
+  }
+
+  private static EventStore.HistoryKey decodeHistoryCursor(String cursor) {
+    List<String> parts = Cursor.decode(cursor, 2);
+    try {
+      return new EventStore.HistoryKey(Instant.parse(parts.get(0)), UUID.fromString(parts.get(1)));
+    } catch (DateTimeParseException | IllegalArgumentException e) {
+      throw Cursor.badCursor(cursor);
+    }
+  }
+}
