@@ -54,9 +54,7 @@ public final class DeviceRoutes {
     var params = new QueryParams(ctx);
     var filter =
         new DeviceStore.ListFilter(
-            params.oneOf("status", STATUSES),
-            params.oneOf("health", HEALTH),
-            params.text("q", 64));
+            params.oneOf("status", STATUSES), params.oneOf("health", HEALTH), params.text("q", 64));
     int limit = params.integer("limit", 50, 1, 500);
     Optional<String> cursor = params.text("cursor", 200);
     params.check();

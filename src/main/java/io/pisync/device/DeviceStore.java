@@ -79,7 +79,8 @@ public final class DeviceStore {
       ps.setString(i++, inactiveBefore());
       if (filter.status().isPresent()) ps.setString(i++, filter.status().get());
       if (filter.health().isPresent()) ps.setString(i++, filter.health().get());
-      if (filter.query().isPresent()) ps.setString(i++, "%" + likeEscape(filter.query().get()) + "%");
+      if (filter.query().isPresent())
+        ps.setString(i++, "%" + likeEscape(filter.query().get()) + "%");
       if (afterId.isPresent()) ps.setString(i++, afterId.get());
       ps.setInt(i, limit);
       List<DeviceSummary> out = new ArrayList<>();
@@ -146,10 +147,9 @@ public final class DeviceStore {
       }
       Map<String, List<StoredEvent>> recent = recentFailures(c, devices, criteria);
       return devices.stream()
-          .map(
-              d ->
-                  new FailingDevice(
-                      d, counts.get(d.deviceId()), recent.getOrDefault(d.deviceId(), List.of())))
+          .map(d ->
+              new FailingDevice(
+                  d, counts.get(d.deviceId()), recent.getOrDefault(d.deviceId(), List.of())))
           .toList();
     }
   }
@@ -222,7 +222,12 @@ public final class DeviceStore {
       @com.fasterxml.jackson.annotation.JsonProperty("last_24h") Window last24h) {}
 
   public record Window(
-      Instant from, long syncs, long success, long partial, long failed, long devicesReporting,
+      Instant from,
+      long syncs,
+      long success,
+      long partial,
+      long failed,
+      long devicesReporting,
       Double failureRate) {}
 
   public FleetStats stats() throws SQLException {

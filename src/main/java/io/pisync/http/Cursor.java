@@ -23,8 +23,7 @@ public final class Cursor {
   /** Decodes a cursor made of {@code expectedParts} parts, or throws a 400 problem. */
   public static List<String> decode(String cursor, int expectedParts) {
     try {
-      String joined =
-          new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      String joined = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
       List<String> parts = List.of(joined.split(String.valueOf(SEPARATOR), -1));
       if (parts.size() != expectedParts) {
         throw badCursor(cursor);

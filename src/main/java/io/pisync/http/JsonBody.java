@@ -26,8 +26,7 @@ public final class JsonBody {
     } catch (JsonProcessingException e) {
       throw new ApiProblem(
           ProblemType.MALFORMED_JSON,
-          "the request body is not valid JSON: " + shortMessage(e)
-              + location(e));
+          "the request body is not valid JSON: " + shortMessage(e) + location(e));
     } catch (IOException e) {
       throw new ApiProblem(ProblemType.MALFORMED_JSON, "the request body could not be read");
     }
@@ -45,7 +44,10 @@ public final class JsonBody {
     if (e.getLocation() == null) {
       return "";
     }
-    return " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()
+    return " (line "
+        + e.getLocation().getLineNr()
+        + ", column "
+        + e.getLocation().getColumnNr()
         + ")";
   }
 

@@ -3,9 +3,7 @@ package io.pisync.http;
 import java.util.List;
 import java.util.function.Function;
 
-/**
- * One page of a list: its items and the cursor of the next page ({@code null} on the last one).
- */
+/** One page of a list: its items and the cursor of the next page ({@code null} on the last one). */
 public record Page<T>(List<T> items, String nextCursor) {
 
   /** Builds a page from up to {@code limit + 1} rows: the extra row only says more remain. */

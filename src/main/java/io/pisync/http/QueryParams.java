@@ -63,7 +63,8 @@ public final class QueryParams {
       return Optional.of(OffsetDateTime.parse(raw.strip()).toInstant());
     } catch (DateTimeParseException e) {
       errors.add(
-          new FieldError(name, raw, "must be an ISO-8601 time with offset, e.g. 2025-06-01T10:30:00Z"));
+          new FieldError(
+              name, raw, "must be an ISO-8601 time with offset, e.g. 2025-06-01T10:30:00Z"));
       return Optional.empty();
     }
   }
@@ -76,7 +77,10 @@ public final class QueryParams {
     String value = raw.strip().toLowerCase(Locale.ROOT);
     if (!allowed.contains(value)) {
       errors.add(
-          new FieldError(name, raw, "must be one of " + String.join(", ", allowed.stream().sorted().toList())));
+          new FieldError(
+              name,
+              raw,
+              "must be one of " + String.join(", ", allowed.stream().sorted().toList())));
       return Optional.empty();
     }
     return Optional.of(value);

@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every API route of PiSync, declared by the features in one list. The server installs them all
- * the same way, so cross-cutting rules (authentication, rate limits) are added in one place.
+ * Every API route of PiSync, declared by the features in one list. The server installs them all the
+ * same way, so cross-cutting rules (authentication, rate limits) are added in one place.
  */
 public final class Routes {
   /** One route: method, path template (Javalin syntax) and handler. */

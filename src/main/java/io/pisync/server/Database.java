@@ -30,7 +30,9 @@ public final class Database implements AutoCloseable {
 
   public static Database open(Config config, MeterRegistry registry) {
     EmbeddedDatabase embedded =
-        config.embedded() ? EmbeddedDatabase.start(config.dataDir(), config.embeddedDbPort()) : null;
+        config.embedded()
+            ? EmbeddedDatabase.start(config.dataDir(), config.embeddedDbPort())
+            : null;
     try {
       var hikari = new HikariConfig();
       if (embedded != null) {

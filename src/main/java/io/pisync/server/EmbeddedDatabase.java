@@ -80,8 +80,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
   }
 
   /**
-   * Readiness in zonky is "something answers on the port", so a different server on that port
-   * would pass. Check that the server we talk to runs on our directory with durable settings.
+   * Readiness in zonky is "something answers on the port", so a different server on that port would
+   * pass. Check that the server we talk to runs on our directory with durable settings.
    */
   private void verifyItIsOurs() {
     try (Connection c = postgres.getPostgresDatabase().getConnection();

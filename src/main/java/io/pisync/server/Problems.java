@@ -49,12 +49,10 @@ final class Problems {
   ApiProblem fromJavalin(HttpResponseException e, Context ctx) {
     return switch (e.getStatus()) {
       case 404 ->
-          new ApiProblem(
-              ProblemType.NOT_FOUND, "no route " + ctx.method() + " " + ctx.path());
+          new ApiProblem(ProblemType.NOT_FOUND, "no route " + ctx.method() + " " + ctx.path());
       case 405 ->
           new ApiProblem(
-              ProblemType.METHOD_NOT_ALLOWED,
-              ctx.method() + " is not allowed on " + ctx.path());
+              ProblemType.METHOD_NOT_ALLOWED, ctx.method() + " is not allowed on " + ctx.path());
       case 413 ->
           new ApiProblem(
               ProblemType.PAYLOAD_TOO_LARGE,
@@ -79,7 +77,8 @@ final class Problems {
           DATABASE_RETRY_SECONDS);
     }
     log.error("database error on {} {}", ctx.method(), ctx.path(), e);
-    return new ApiProblem(ProblemType.INTERNAL, "unexpected database error; see request id in logs");
+    return new ApiProblem(
+        ProblemType.INTERNAL, "unexpected database error; see request id in logs");
   }
 
   /** Connection failures, shutdowns and timeouts: temporary, so the client should retry. */

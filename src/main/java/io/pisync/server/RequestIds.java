@@ -14,7 +14,8 @@ final class RequestIds {
 
   static void assign(Context ctx) {
     String given = ctx.header(HEADER);
-    String id = given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
+    String id =
+        given != null && SANE.matcher(given).matches() ? given : UUID.randomUUID().toString();
     ctx.attribute(ATTRIBUTE, id);
     ctx.header(HEADER, id);
   }

@@ -256,7 +256,10 @@ public final class EventParser {
         fail(
             "timestamp",
             value,
-            "is more than " + maxClockSkew.toHours() + " h ahead of the server's clock (" + latest
+            "is more than "
+                + maxClockSkew.toHours()
+                + " h ahead of the server's clock ("
+                + latest
                 + ")");
         return null;
       }
@@ -322,7 +325,8 @@ public final class EventParser {
         fail("internet_speed", value, "must be a number >= 0 (Mbit/s)");
         return null;
       }
-      if (number.signum() < 0 || number.compareTo(BigDecimal.valueOf(SyncEvent.MAX_SPEED_MBPS)) > 0) {
+      if (number.signum() < 0
+          || number.compareTo(BigDecimal.valueOf(SyncEvent.MAX_SPEED_MBPS)) > 0) {
         fail("internet_speed", value, "must be between 0 and " + (long) SyncEvent.MAX_SPEED_MBPS);
         return null;
       }
@@ -332,7 +336,8 @@ public final class EventParser {
     Long durationMs() {
       Long ms = longValue("duration_ms");
       if (mode == Mode.FIELD && ms == null && present("sync_duration") != null) {
-        Long seconds = wholeNumber("sync_duration", present("sync_duration"), Long.MAX_VALUE / 1000);
+        Long seconds =
+            wholeNumber("sync_duration", present("sync_duration"), Long.MAX_VALUE / 1000);
         return seconds == null ? null : seconds * 1000;
       }
       return ms;

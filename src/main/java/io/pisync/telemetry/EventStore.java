@@ -311,8 +311,8 @@ public final class EventStore {
   }
 
   /** Newest first, after the (timestamp, event_id) of the previous page's last item. */
-  public List<StoredEvent> history(
-      String deviceId, int limit, Optional<HistoryKey> after) throws SQLException {
+  public List<StoredEvent> history(String deviceId, int limit, Optional<HistoryKey> after)
+      throws SQLException {
     String sql =
         "SELECT "
             + COLUMNS
@@ -412,7 +412,6 @@ public final class EventStore {
       }
       return plan;
     }
-
 
     private void noteReceived(Instant t) {
       if (firstReceived == null || t.isBefore(firstReceived)) firstReceived = t;

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Group commit for single events. Requests put their event on a bounded queue; one writer thread
- * drains whatever is queued (no lingering) into one transaction and completes each request's
- * future after COMMIT. A full queue is refused at once (503), never dropped silently.
+ * drains whatever is queued (no lingering) into one transaction and completes each request's future
+ * after COMMIT. A full queue is refused at once (503), never dropped silently.
  */
 public final class EventWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventWriter.class);

@@ -19,7 +19,8 @@ public final class Ingestion {
   private final IngestMetrics metrics;
   private final InstantSource clock;
 
-  public Ingestion(EventWriter writer, EventStore store, IngestMetrics metrics, InstantSource clock) {
+  public Ingestion(
+      EventWriter writer, EventStore store, IngestMetrics metrics, InstantSource clock) {
     this.writer = writer;
     this.store = store;
     this.metrics = metrics;

@@ -71,11 +71,9 @@ public final class TelemetryRoutes {
   /** One result per item, in order. */
   @com.fasterxml.jackson.annotation.JsonInclude(
       com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-  public record BatchItem(
-      int index, String outcome, StoredEvent event, List<FieldError> errors) {}
+  public record BatchItem(int index, String outcome, StoredEvent event, List<FieldError> errors) {}
 
-  public record BatchResponse(
-      int created, int duplicates, int invalid, List<BatchItem> results) {}
+  public record BatchResponse(int created, int duplicates, int invalid, List<BatchItem> results) {}
 
   private void reportBatch(Context ctx) throws SQLException {
     JsonNode items = batchItems(JsonBody.read(ctx, mapper));
@@ -89,7 +87,7 @@ public final class TelemetryRoutes {
           validIndexes.add(i);
         }
         case EventParser.Parsed.Invalid inv -> {
-          String prefix = "events[" + i + "]" ;
+          String prefix = "events[" + i + "]";
           results[i] =
               new BatchItem(
                   i,
@@ -116,24 +114,29 @@ public final class TelemetryRoutes {
 
   private JsonNode batchItems(JsonNode body) {
     if (!body.isObject()) {
-      throw ApiProblem.invalid("", "(" + body.getNodeType().name().toLowerCase() + ")",
+      throw ApiProblem.invalid(
+          "",
+          "(" + body.getNodeType().name().toLowerCase() + ")",
           "must be an object {\"events\": [...]}");
     }
     List<FieldError> errors = new ArrayList<>();
     body.fieldNames()
-        .forEachRemaining(
-            name -> {
-              if (!name.equals("events")) {
-                errors.add(new FieldError(name, null, "unknown field"));
-              }
-            });
+        .forEachRemaining(name -> {
+          if (!name.equals("events")) {
+            errors.add(new FieldError(name, null, "unknown field"));
+          }
+        });
     JsonNode events = body.get("events");
     if (events == null || !events.isArray()) {
-      errors.add(new FieldError("events", events == null ? null : events.toString(),
-          "is required: an array of 1 to " + maxBatchEvents + " events"));
+      errors.add(
+          new FieldError(
+              "events",
+              events == null ? null : events.toString(),
+              "is required: an array of 1 to " + maxBatchEvents + " events"));
     } else if (events.isEmpty() || events.size() > maxBatchEvents) {
-      errors.add(new FieldError("events", events.size() + " events",
-          "must hold 1 to " + maxBatchEvents + " events"));
+      errors.add(
+          new FieldError(
+              "events", events.size() + " events", "must hold 1 to " + maxBatchEvents + " events"));
     }
     if (!errors.isEmpty()) {
       throw ApiProblem.invalid(errors);
@@ -152,7 +155,8 @@ public final class TelemetryRoutes {
       throw new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + deviceId + "'");
     }
     List<StoredEvent> rows = store.history(deviceId, limit + 1, after);
-    ctx.json(Page.of(rows, limit, e -> Cursor.encode(e.timestamp().toString(), e.eventId().toString())));
+    ctx.json(
+        Page.of(rows, limit, e -> Cursor.encode(e.timestamp().toString(), e.eventId().toString())));
   }
 
   private static EventStore.HistoryKey decodeHistoryCursor(String cursor) {
