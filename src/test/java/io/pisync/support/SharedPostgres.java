@@ -1,0 +1,59 @@
+package io.pisync.support;
+
+import io.pisync.server.EmbeddedDatabase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One real PostgreSQL for the whole test run; every test server gets a fresh database in it, so
+ * tests never see each other's rows.
+ */
+public final class SharedPostgres {
+  private static final AtomicInteger DATABASES = new AtomicInteger();
+  private static EmbeddedDatabase postgres;
+
+  private SharedPostgres() {}
+
+  static synchronized EmbeddedDatabase instance() {
+    if (postgres == null) {
+      try {
+        Path dir = Files.createTempDirectory("pisync-test-pg");
+        postgres = EmbeddedDatabase.start(dir, 0);
+        Runtime.getRuntime().addShutdownHook(new Thread(postgres::close));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return postgres;
+  }
+
+  /** Creates an empty database and returns its JDBC URL. */
+  public static String newDatabase() {
+    EmbeddedDatabase pg = instance();
+    String name =
+        "pisync_test_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
+    try (Connection c = pg.dataSource().getConnection();
+        Statement st = c.createStatement()) {
+      st.execute("CREATE DATABASE " + name);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return pg.jdbcUrl().replace("/postgres?", "/" + name + "?");
+  }
+
+  /** Runs SQL as the superuser on the maintenance database (to break or block others). */
+  public static void admin(String sql) {
+    try (Connection c = instance().dataSource().getConnection();
+        Statement st = c.createStatement()) {
+      st.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
