@@ -1,0 +1,214 @@
+package io.pisync.telemetry;
+
+import static io.pisync.support.Events.event;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pisync.support.Api;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every validation rule of a v1 event answers 400 problem+json naming the field and value. */
+class ValidationTest {
+  static TestServer server;
+  static final Instant RECENT = Instant.now().minus(Duration.ofHours(3));
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  static Stream<Arguments> invalidFields() {
+    return Stream.of(
+        Arguments.of("device_id", null, "is required"),
+        Arguments.of("device_id", "", "must be 1 to 64"),
+        Arguments.of("device_id", "has space", "must be 1 to 64"),
+        Arguments.of("device_id", "x".repeat(65), "must be 1 to 64"),
+        Arguments.of("device_id", 42, "must be 1 to 64"),
+        Arguments.of("timestamp", null, "is required"),
+        Arguments.of("timestamp", "yesterday", "ISO-8601"),
+        Arguments.of("timestamp", "2025-06-01T10:30:00", "ISO-8601"),
+        Arguments.of("timestamp", "2025-06-01 10:30:00+05:30", "ISO-8601"),
+        Arguments.of("timestamp", "1999-12-31T23:59:59Z", "must not be before"),
+        Arguments.of("timestamp", Instant.now().plus(Duration.ofDays(3)).toString(), "ahead"),
+        Arguments.of("timestamp", 1748773800, "ISO-8601"),
+        Arguments.of("total_files_synced", null, "is required"),
+        Arguments.of("total_files_synced", -1, "must be >= 0"),
+        Arguments.of("total_files_synced", 1.5, "whole number"),
+        Arguments.of("total_files_synced", "43", "whole number"),
+        Arguments.of("total_files_synced", 3_000_000_000L, "at most"),
+        Arguments.of("total_errors", null, "is required"),
+        Arguments.of("total_errors", -2, "must be >= 0"),
+        Arguments.of("total_errors", true, "whole number"),
+        Arguments.of("internet_speed", null, "is required"),
+        Arguments.of("internet_speed", -0.5, "between 0"),
+        Arguments.of("internet_speed", "fast", "must be a number"),
+        Arguments.of("internet_speed", "10", "must be a number"),
+        Arguments.of("event_id", "not-a-uuid", "UUID"),
+        Arguments.of("event_id", 7, "UUID"),
+        Arguments.of("duration_ms", -1, "must be >= 0"),
+        Arguments.of("bytes_synced", "many", "whole number"),
+        Arguments.of("error_message", 5, "must be a string"),
+        Arguments.of("error_message", "e".repeat(2001), "at most 2000"),
+        Arguments.of("app_version", "v".repeat(65), "at most 64"),
+        Arguments.of("surprise", "x", "unknown field"));
+  }
+
+  @ParameterizedTest(name = "{0} = {1}")
+  @MethodSource("invalidFields")
+  void rejectsAnInvalidFieldNamingItAndItsValue(String field, Object value, String message) {
+    Map<String, Object> body = new LinkedHashMap<>(event("val-dev", RECENT, 1, 0));
+    if (value == null) {
+      body.remove(field);
+    } else {
+      body.put(field, value);
+    }
+    var r = server.api().post("/api/v1/sync-events", body);
+
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.contentType()).startsWith("application/problem+json");
+    JsonNode problem = r.json();
+    assertThat(problem.get("type").asText()).endsWith("/validation");
+    assertThat(problem.get("errors")).hasSize(1);
+    JsonNode error = problem.get("errors").get(0);
+    assertThat(error.get("field").asText()).isEqualTo(field);
+    assertThat(error.get("message").asText()).contains(message);
+    if (value instanceof String s && s.length() < 100) {
+      assertThat(error.get("value").asText()).isEqualTo(s);
+    }
+    assertThat(server.api().get("/api/v1/devices/val-dev").status()).isEqualTo(404);
+  }
+
+  @Test
+  void reportsEveryInvalidFieldAtOnce() {
+    var r =
+        server
+            .api()
+            .post(
+                "/api/v1/sync-events",
+                Map.of("device_id", "bad id!", "timestamp", "nope", "total_errors", -1));
+
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.json().get("errors"))
+        .extracting(e -> e.get("field").asText())
+        .containsExactlyInAnyOrder(
+            "device_id", "timestamp", "total_files_synced", "total_errors", "internet_speed");
+  }
+
+  @Test
+  void acceptsOptionalFieldsAndNullsForThem() {
+    Map<String, Object> body = new LinkedHashMap<>(event("opt-dev", RECENT, 3, 1));
+    body.put("duration_ms", 5400);
+    body.put("bytes_synced", 123456789012L);
+    body.put("error_message", "disk full");
+    body.put("app_version", "2.4.1");
+    body.put("event_id", null);
+    var r = server.api().post("/api/v1/sync-events", body);
+
+    assertThat(r.status()).isEqualTo(201);
+    assertThat(r.json().get("duration_ms").asLong()).isEqualTo(5400);
+    assertThat(r.json().get("bytes_synced").asLong()).isEqualTo(123456789012L);
+    assertThat(r.json().get("error_message").asText()).isEqualTo("disk full");
+    assertThat(r.json().get("app_version").asText()).isEqualTo("2.4.1");
+  }
+
+  @Test
+  void keepsTheInstantOfATimestampWithAnyOffset() {
+    var r =
+        server
+            .api()
+            .post(
+                "/api/v1/sync-events",
+                Map.of(
+                    "device_id", "offset-dev",
+                    "timestamp", "2025-06-01T10:30:00+05:30",
+                    "total_files_synced", 1,
+                    "total_errors", 0,
+                    "internet_speed", 0));
+    assertThat(r.status()).isEqualTo(201);
+    assertThat(Instant.parse(r.json().get("timestamp").asText()))
+        .isEqualTo(Instant.parse("2025-06-01T05:00:00Z"));
+  }
+
+  @Test
+  void malformedJsonIs400ProblemNotHtml() {
+    var r = server.api().post("/api/v1/sync-events", "{\"device_id\": ");
+    assertProblem(r, 400, "/malformed-json");
+    assertProblem(server.api().post("/api/v1/sync-events", ""), 400, "/malformed-json");
+    assertProblem(server.api().post("/api/v1/sync-events", "[1,2]"), 400, "/validation");
+    assertProblem(server.api().post("/api/v1/sync-events", "{\"a\":1,\"a\":2}"), 400, "");
+  }
+
+  @Test
+  void wrongOrMissingContentTypeIs415() {
+    String body = Api.json(event("ct-dev", RECENT, 1, 0));
+    assertProblem(
+        server.api().send("POST", "/api/v1/sync-events", body, "text/plain"),
+        415,
+        "/unsupported-media-type");
+    assertProblem(
+        server.api().send("POST", "/api/v1/sync-events", body, null),
+        415,
+        "/unsupported-media-type");
+    assertThat(
+            server
+                .api()
+                .send("POST", "/api/v1/sync-events", body, "application/json; charset=utf-8")
+                .status())
+        .isEqualTo(201);
+  }
+
+  @Test
+  void tooLargeBodyIs413() {
+    String huge = "{\"device_id\":\"" + "x".repeat(1_100_000) + "\"}";
+    assertProblem(server.api().post("/api/v1/sync-events", huge), 413, "/payload-too-large");
+  }
+
+  @Test
+  void deeplyNestedJsonIsRejectedAs400() {
+    String nested = "[".repeat(5000) + "]".repeat(5000);
+    var r = server.api().post("/api/v1/sync-events", nested);
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.contentType()).startsWith("application/problem+json");
+  }
+
+  @Test
+  void unknownRouteIs404AndWrongMethodIs405() {
+    assertProblem(server.api().get("/api/v1/nothing-here"), 404, "/not-found");
+    assertProblem(server.api().get("/"), 404, "/not-found");
+    assertProblem(
+        server.api().send("DELETE", "/api/v1/sync-events", null, null), 405, "/method-not-allowed");
+    assertProblem(
+        server.api().send("PUT", "/api/v1/devices", "{}", "application/json"),
+        405,
+        "/method-not-allowed");
+  }
+
+  static void assertProblem(Api.Response r, int status, String typeSuffix) {
+    assertThat(r.status()).as(r.body()).isEqualTo(status);
+    assertThat(r.contentType()).startsWith("application/problem+json");
+    assertThat(r.body()).doesNotContain("<html", "Exception", "\tat ");
+    JsonNode problem = r.json();
+    assertThat(problem.get("status").asInt()).isEqualTo(status);
+    assertThat(problem.get("type").asText())
+        .startsWith("https://pisync.dev/problems")
+        .endsWith(typeSuffix);
+    assertThat(problem.get("title").asText()).isNotBlank();
+    assertThat(problem.get("detail").asText()).isNotBlank();
+  }
+}
