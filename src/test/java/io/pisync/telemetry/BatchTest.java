@@ -1,0 +1,130 @@
+package io.pisync.telemetry;
+
+import static io.pisync.support.Events.event;
+import static io.pisync.support.Events.failed;
+import static io.pisync.support.Events.success;
+import static io.pisync.support.Events.withId;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class BatchTest {
+  static TestServer server;
+  static final Instant T0 = Instant.now().minus(Duration.ofDays(2));
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  static Map<String, Object> batch(List<?> events) {
+    return Map.of("events", events);
+  }
+
+  @Test
+  void eachItemGetsItsOwnResultAndOneBadItemNeverRejectsTheOthers() {
+    UUID known = UUID.randomUUID();
+    server.api().post("/api/v1/sync-events", withId(success("batch-a", T0), known));
+    List<Object> events = new ArrayList<>();
+    events.add(success("batch-a", T0.plusSeconds(60)));
+    events.add(Map.of("device_id", "batch-a", "total_errors", -1));
+    events.add(withId(success("batch-a", T0), known));
+    events.add(failed("batch-b", T0.plusSeconds(120)));
+    events.add("not an object");
+
+    var r = server.api().post("/api/v1/sync-events/batch", batch(events));
+
+    assertThat(r.status()).isEqualTo(200);
+    JsonNode body = r.json();
+    assertThat(body.get("created").asInt()).isEqualTo(2);
+    assertThat(body.get("duplicates").asInt()).isEqualTo(1);
+    assertThat(body.get("invalid").asInt()).isEqualTo(2);
+    JsonNode results = body.get("results");
+    assertThat(results)
+        .extracting(n -> n.get("outcome").asText())
+        .containsExactly("created", "invalid", "duplicate", "created", "invalid");
+    assertThat(results.get(2).at("/event/event_id").asText()).isEqualTo(known.toString());
+    assertThat(results.get(1).get("errors"))
+        .extracting(e -> e.get("field").asText())
+        .contains("events[1].total_errors", "events[1].timestamp");
+    assertThat(results.get(4).get("errors").get(0).get("field").asText()).isEqualTo("events[4]");
+    assertThat(server.api().get("/api/v1/devices/batch-a").json().at("/totals/syncs").asInt())
+        .isEqualTo(2);
+    assertThat(server.api().get("/api/v1/devices/batch-b").json().at("/totals/failed").asInt())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void theSameEventIdTwiceInOneBatchIsStoredOnce() {
+    UUID id = UUID.randomUUID();
+    var e = withId(success("batch-dup", T0), id);
+    var r = server.api().post("/api/v1/sync-events/batch", batch(List.of(e, e, e)));
+
+    assertThat(r.json().get("results"))
+        .extracting(n -> n.get("outcome").asText())
+        .containsExactly("created", "duplicate", "duplicate");
+    assertThat(server.api().get("/api/v1/devices/batch-dup").json().at("/totals/syncs").asInt())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void aRetriedBatchCountsNothingTwice() {
+    List<Object> events = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      events.add(withId(event("batch-retry", T0.plusSeconds(i), i % 3, i % 2), UUID.randomUUID()));
+    }
+    var first = server.api().post("/api/v1/sync-events/batch", batch(events)).json();
+    var second = server.api().post("/api/v1/sync-events/batch", batch(events)).json();
+
+    assertThat(first.get("created").asInt()).isEqualTo(200);
+    assertThat(second.get("duplicates").asInt()).isEqualTo(200);
+    assertThat(second.get("created").asInt()).isZero();
+    assertThat(server.api().get("/api/v1/devices/batch-retry").json().at("/totals/syncs").asInt())
+        .isEqualTo(200);
+  }
+
+  @Test
+  void acceptsAThousandEventsAndRefusesMore() {
+    List<Object> events = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      events.add(success("fleet-" + (i % 37), T0.plusSeconds(i)));
+    }
+    var ok = server.api().post("/api/v1/sync-events/batch", batch(events));
+    assertThat(ok.json().get("created").asInt()).isEqualTo(1000);
+
+    events.add(success("fleet-1", T0));
+    var tooMany = server.api().post("/api/v1/sync-events/batch", batch(events));
+    assertThat(tooMany.status()).isEqualTo(400);
+    assertThat(tooMany.json().get("errors").get(0).get("field").asText()).isEqualTo("events");
+    assertThat(tooMany.json().get("errors").get(0).get("message").asText()).contains("1000");
+  }
+
+  @Test
+  void anEnvelopeWithoutEventsIs400() {
+    assertThat(server.api().post("/api/v1/sync-events/batch", Map.of()).status()).isEqualTo(400);
+    assertThat(server.api().post("/api/v1/sync-events/batch", Map.of("events", List.of())).status())
+        .isEqualTo(400);
+    assertThat(server.api().post("/api/v1/sync-events/batch", "[]").status()).isEqualTo(400);
+    var extra = new HashMap<String, Object>(batch(List.of(success("x", T0))));
+    extra.put("device", "x");
+    var r = server.api().post("/api/v1/sync-events/batch", extra);
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.json().get("errors").get(0).get("field").asText()).isEqualTo("device");
+  }
+}
