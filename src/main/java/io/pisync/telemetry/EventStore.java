@@ -128,10 +128,7 @@ public final class EventStore {
       try {
         return ingestOnce(plan);
       } catch (SQLException e) {
-        // A deadlock can only come from two batches claiming the same event_ids in another
-        // order; PostgreSQL aborts one of them, which is safe to run again.
-        boolean retryable = "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
-        if (!retryable || attempt == MAX_ATTEMPTS) {
+        if (!safeToRetry(e) || attempt == MAX_ATTEMPTS) {
           throw e;
         }
       }
@@ -139,18 +136,51 @@ public final class EventStore {
   }
 
   private static final int MAX_ATTEMPTS = 3;
+  private static final String COMMIT_OUTCOME_UNKNOWN = "08007";
+
+  /**
+   * A deadlock (two batches claiming the same event_ids in another order) aborts the transaction,
+   * and so does a connection that died before COMMIT was sent (a database restart leaves dead
+   * connections in the pool); both are safe to run again. A failure during COMMIT is not: the rows
+   * may be stored, and events without an event_id would be stored twice.
+   */
+  private static boolean safeToRetry(SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    return state.equals("40P01")
+        || state.equals("40001")
+        || ((state.startsWith("08") || state.startsWith("57P"))
+            && !state.equals(COMMIT_OUTCOME_UNKNOWN));
+  }
 
   private List<IngestOutcome> ingestOnce(Plan plan) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       try {
         List<IngestOutcome> outcomes = ingest(c, plan);
-        c.commit();
+        commit(c);
         return outcomes;
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        rollbackQuietly(c, e);
         throw e;
       }
+    }
+  }
+
+  private static void commit(Connection c) throws SQLException {
+    try {
+      c.commit();
+    } catch (SQLException e) {
+      throw new SQLException(
+          "commit outcome unknown: " + e.getMessage(), COMMIT_OUTCOME_UNKNOWN, e);
+    }
+  }
+
+  /** A broken connection cannot roll back; keep the original error, not the rollback's. */
+  private static void rollbackQuietly(Connection c, Exception cause) {
+    try {
+      c.rollback();
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
     }
   }
 
