@@ -81,7 +81,10 @@ public final class EventParser {
           .optionalStart()
           .appendLiteral(' ')
           .optionalEnd()
-          .appendOffset("+HH:mm", "Z")
+          // Lenient offsets: +05:30, +0530 and +05 all parse; Z too.
+          .parseLenient()
+          .appendOffset("+HH", "Z")
+          .parseStrict()
           .toFormatter();
 
   private final Mode mode;

@@ -1,0 +1,183 @@
+package io.pisync.server;
+
+import static io.pisync.support.Events.event;
+import static io.pisync.support.Events.withId;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pisync.support.Api;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real single-node deployment: {@code pisync serve} on the embedded database, killed with
+ * SIGKILL under load, then started again on the same data directory.
+ */
+class DurabilityTest {
+  @TempDir Path dataDir;
+
+  record Acked(Map<String, Object> event, String deviceId) {}
+
+  @Test
+  void everyAcknowledgedEventSurvivesKillDashNineWithoutDuplicates() throws Exception {
+    int port = freePort();
+    Path log1 = dataDir.resolve("first.log");
+    Process first = serve(port, log1);
+    Api api = new Api("http://127.0.0.1:" + port);
+    awaitReady(api, first, log1);
+
+    Set<Acked> acked = ConcurrentHashMap.newKeySet();
+    var stop = new AtomicBoolean();
+    Instant base = Instant.now().minus(Duration.ofHours(6));
+    try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int w = 0; w < 16; w++) {
+        int worker = w;
+        load.submit(() -> postUntilStopped(api, worker, base, stop, acked));
+      }
+      Thread.sleep(2_500);
+      first.destroyForcibly().waitFor();
+      stop.set(true);
+    }
+    assertThat(acked).hasSizeGreaterThan(100);
+    long orphan = postmasterPid(dataDir).orElseThrow();
+    assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive)).contains(true);
+
+    Path log2 = dataDir.resolve("second.log");
+    Process second = serve(port, log2);
+    try {
+      awaitReady(api, second, log2);
+      assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      assertThat(Files.readString(log2)).contains("stopping orphaned postmaster");
+
+      // Replaying every acknowledged event finds it stored: 200, never 201.
+      for (Acked a : acked) {
+        var replay = api.post("/api/v1/sync-events", a.event());
+        assertThat(replay.status()).as("replay of %s", a.event().get("event_id")).isEqualTo(200);
+      }
+      assertCountersMatchHistoryWithoutDuplicates(api, acked);
+      assertAccessLogLines(log2);
+    } finally {
+      second.destroy();
+      second.waitFor();
+    }
+  }
+
+  private static void postUntilStopped(
+      Api api, int worker, Instant base, AtomicBoolean stop, Set<Acked> acked) {
+    for (int i = 0; !stop.get() && i < 100_000; i++) {
+      String device = "durable-" + worker;
+      var e =
+          withId(event(device, base.plusMillis(i), i % 5, i % 7 == 0 ? 1 : 0), UUID.randomUUID());
+      try {
+        if (api.post("/api/v1/sync-events", e).status() == 201) {
+          acked.add(new Acked(e, device));
+        }
+      } catch (RuntimeException connectionLost) {
+        return;
+      }
+    }
+  }
+
+  private static void assertCountersMatchHistoryWithoutDuplicates(Api api, Set<Acked> acked) {
+    Map<String, Long> ackedPerDevice = new java.util.HashMap<>();
+    acked.forEach(a -> ackedPerDevice.merge(a.deviceId(), 1L, Long::sum));
+    for (var entry : ackedPerDevice.entrySet()) {
+      List<String> ids = new ArrayList<>();
+      String cursor = null;
+      do {
+        JsonNode page =
+            api.get(
+                    "/api/v1/devices/"
+                        + entry.getKey()
+                        + "/sync-events?limit=500"
+                        + (cursor == null ? "" : "&cursor=" + cursor))
+                .json();
+        page.get("items").forEach(i -> ids.add(i.get("event_id").asText()));
+        cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
+      } while (cursor != null);
+      long counted =
+          api.get("/api/v1/devices/" + entry.getKey()).json().at("/totals/syncs").asLong();
+      assertThat(Set.copyOf(ids)).hasSize(ids.size());
+      assertThat((long) ids.size()).isEqualTo(counted).isGreaterThanOrEqualTo(entry.getValue());
+    }
+  }
+
+  private static void assertAccessLogLines(Path log) throws IOException {
+    var mapper = new ObjectMapper();
+    List<JsonNode> access = new ArrayList<>();
+    for (String line : Files.readAllLines(log)) {
+      if (line.startsWith("{") && line.contains("\"pisync.access\"")) {
+        access.add(mapper.readTree(line));
+      }
+    }
+    assertThat(access).isNotEmpty();
+    JsonNode line = access.getLast();
+    assertThat(line.get("request_id").asText()).isNotBlank();
+    assertThat(line.get("method").asText()).isNotBlank();
+    assertThat(line.get("route").asText()).startsWith("/");
+    assertThat(line.get("status").asInt()).isBetween(200, 599);
+    assertThat(line.has("duration_ms")).isTrue();
+  }
+
+  private Process serve(int port, Path log) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    var pb =
+        new ProcessBuilder(
+            java, "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve");
+    pb.environment().put("PISYNC_PORT", Integer.toString(port));
+    pb.environment().put("PISYNC_HOST", "127.0.0.1");
+    pb.environment().put("PISYNC_DATA_DIR", dataDir.toString());
+    pb.environment().remove("PISYNC_DB_URL");
+    pb.redirectErrorStream(true).redirectOutput(log.toFile());
+    return pb.start();
+  }
+
+  private static void awaitReady(Api api, Process process, Path log) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new AssertionError("server exited: " + Files.readString(log));
+      }
+      try {
+        if (api.get("/health/ready").status() == 200) {
+          return;
+        }
+      } catch (RuntimeException notYet) {
+        // still starting
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("server not ready in 90 s: " + Files.readString(log));
+  }
+
+  private static Optional<Long> postmasterPid(Path dataDir) throws IOException {
+    Path pid = dataDir.resolve("pg").resolve("postmaster.pid");
+    if (!Files.exists(pid)) {
+      return Optional.empty();
+    }
+    return Optional.of(Long.parseLong(Files.readAllLines(pid).getFirst().strip()));
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
