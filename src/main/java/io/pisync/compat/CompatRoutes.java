@@ -32,6 +32,12 @@ public final class CompatRoutes {
   private static final String B = "/api/sync-event";
   private static final String TOTAL_COUNT = "X-Total-Count";
   private static final int RECENT_FAILED_EVENTS = 5;
+  private static final int HISTORY_DEFAULT_LIMIT = 50; // A's fixed page size
+  private static final int HISTORY_MAX_LIMIT = 200;
+  private static final int A_FAILURES_DEFAULT_LIMIT = 20; // A's fixed page size
+  private static final int A_FAILURES_MAX_LIMIT = 100;
+  private static final int B_FAILURES_DEFAULT_LIMIT = 100; // B had no limit at all
+  private static final int B_FAILURES_MAX_LIMIT = 500;
 
   private final Ingestion ingestion;
   private final CompatStore store;
@@ -111,7 +117,7 @@ public final class CompatRoutes {
 
   private static PageRequest historyPage(Context ctx) {
     var params = new QueryParams(ctx);
-    PageRequest page = PageRequest.read(params, 50, 200);
+    PageRequest page = PageRequest.read(params, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT);
     params.check();
     return page;
   }
@@ -135,7 +141,8 @@ public final class CompatRoutes {
   }
 
   private void repeatedFailuresA(Context ctx) throws SQLException {
-    FailureRequest request = FailureRequest.read(ctx, clock, 20, 100);
+    FailureRequest request =
+        FailureRequest.read(ctx, clock, A_FAILURES_DEFAULT_LIMIT, A_FAILURES_MAX_LIMIT);
     CompatStore.FailureSummary summary = store.failureSummary(request.query());
     List<CompatStore.FailingDevice> page = store.failingDevices(request.query(), request.page());
     List<String> ids = page.stream().map(f -> f.device().deviceId()).toList();
@@ -144,7 +151,8 @@ public final class CompatRoutes {
   }
 
   private void repeatedFailuresB(Context ctx) throws SQLException {
-    FailureRequest request = FailureRequest.read(ctx, clock, 100, 500);
+    FailureRequest request =
+        FailureRequest.read(ctx, clock, B_FAILURES_DEFAULT_LIMIT, B_FAILURES_MAX_LIMIT);
     long total = store.failureSummary(request.query()).devices();
     List<CompatStore.FailingDevice> page = store.failingDevices(request.query(), request.page());
     ctx.header(TOTAL_COUNT, Long.toString(total));

@@ -44,6 +44,8 @@ final class CompatStore {
       """
           .formatted(DEVICE_COLUMNS);
 
+  // "status <> 'success'" is implied by "status = 'failed'"; it is spelled out to match the
+  // predicate of the partial indexes on unsuccessful sync events.
   private static final String WINDOW_PROBLEMS =
       """
       SELECT %s, f.failures
