@@ -3,14 +3,12 @@ package io.pisync.compat;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
-import io.pisync.device.DeviceStore;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.JsonBody;
 import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
 import io.pisync.telemetry.EventParser;
-import io.pisync.telemetry.EventStore;
 import io.pisync.telemetry.IngestOutcome;
 import io.pisync.telemetry.Ingestion;
 import io.pisync.telemetry.StoredEvent;
@@ -20,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /**
  * The routes of the two earlier PiSync APIs, so devices and tools built for them keep working:
@@ -45,16 +44,14 @@ public final class CompatRoutes {
   private final ObjectMapper mapper;
   private final InstantSource clock;
 
-  /** {@code devices} is not used: the compat routes read the device counters they need. */
   public CompatRoutes(
       Ingestion ingestion,
-      EventStore events,
-      DeviceStore devices,
+      DataSource dataSource,
       EventParser parser,
       ObjectMapper mapper,
       InstantSource clock) {
     this.ingestion = ingestion;
-    this.store = new CompatStore(events.dataSource());
+    this.store = new CompatStore(dataSource);
     this.parser = parser;
     this.mapper = mapper;
     this.clock = clock;

@@ -147,10 +147,9 @@ public final class DeviceStore {
       }
       Map<String, List<StoredEvent>> recent = recentFailures(c, devices, criteria);
       return devices.stream()
-          .map(
-              d ->
-                  new FailingDevice(
-                      d, counts.get(d.deviceId()), recent.getOrDefault(d.deviceId(), List.of())))
+          .map(d ->
+              new FailingDevice(
+                  d, counts.get(d.deviceId()), recent.getOrDefault(d.deviceId(), List.of())))
           .toList();
     }
   }

@@ -93,8 +93,7 @@ public final class PiSyncServer implements AutoCloseable {
           .register(routes);
       new CompatRoutes(
               ingestion,
-              store,
-              devices,
+              database.dataSource(),
               new EventParser(EventParser.Mode.FIELD, clock, skew),
               mapper,
               clock)
@@ -126,44 +125,42 @@ public final class PiSyncServer implements AutoCloseable {
       Config config, ObjectMapper mapper, PrometheusMeterRegistry registry, Routes routes) {
     var problems = new Problems(mapper);
     var accessLog = new AccessLog(registry);
-    return Javalin.create(
-        cfg -> {
-          cfg.concurrency.useVirtualThreads = true;
-          cfg.http.maxRequestSize = config.maxBodyBytes();
-          cfg.http.prefer405over404 = true;
-          cfg.http.defaultContentType = "application/json";
-          cfg.startup.showJavalinBanner = false;
-          cfg.jsonMapper(new JavalinJackson(mapper, true));
-          cfg.jetty.modifyServer(server -> server.setStopTimeout(5_000));
-          cfg.requestLogger.http(accessLog::log);
-          cfg.routes.before(
-              ctx -> {
-                RequestIds.assign(ctx);
-                ctx.attribute("maxBodyBytes", config.maxBodyBytes());
-              });
-          for (Routes.Route route : routes.all()) {
-            cfg.routes.addEndpoint(
-                new io.javalin.router.Endpoint(route.method(), route.path(), route.handler()));
-          }
-          cfg.routes.exception(ApiProblem.class, problems::render);
-          cfg.routes.exception(
-              HttpResponseException.class,
-              (e, ctx) -> problems.render(problems.fromJavalin(e, ctx), ctx));
-          cfg.routes.exception(
-              SQLException.class, (e, ctx) -> problems.render(problems.fromSql(e, ctx), ctx));
-          cfg.routes.exception(
-              Exception.class, (e, ctx) -> problems.render(problems.unexpected(e, ctx), ctx));
-          for (int status : new int[] {404, 405, 413}) {
-            cfg.routes.error(
-                status,
-                ctx -> {
-                  if (!isProblem(ctx)) {
-                    problems.render(
-                        problems.fromJavalin(new HttpResponseException(status, ""), ctx), ctx);
-                  }
-                });
-          }
-        });
+    return Javalin.create(cfg -> {
+      cfg.concurrency.useVirtualThreads = true;
+      cfg.http.maxRequestSize = config.maxBodyBytes();
+      cfg.http.prefer405over404 = true;
+      cfg.http.defaultContentType = "application/json";
+      cfg.startup.showJavalinBanner = false;
+      cfg.jsonMapper(new JavalinJackson(mapper, true));
+      cfg.jetty.modifyServer(server -> server.setStopTimeout(5_000));
+      cfg.requestLogger.http(accessLog::log);
+      cfg.routes.before(ctx -> {
+        RequestIds.assign(ctx);
+        ctx.attribute("maxBodyBytes", config.maxBodyBytes());
+      });
+      for (Routes.Route route : routes.all()) {
+        cfg.routes.addEndpoint(
+            new io.javalin.router.Endpoint(route.method(), route.path(), route.handler()));
+      }
+      cfg.routes.exception(ApiProblem.class, problems::render);
+      cfg.routes.exception(
+          HttpResponseException.class,
+          (e, ctx) -> problems.render(problems.fromJavalin(e, ctx), ctx));
+      cfg.routes.exception(
+          SQLException.class, (e, ctx) -> problems.render(problems.fromSql(e, ctx), ctx));
+      cfg.routes.exception(
+          Exception.class, (e, ctx) -> problems.render(problems.unexpected(e, ctx), ctx));
+      for (int status : new int[] {404, 405, 413}) {
+        cfg.routes.error(
+            status,
+            ctx -> {
+              if (!isProblem(ctx)) {
+                problems.render(
+                    problems.fromJavalin(new HttpResponseException(status, ""), ctx), ctx);
+              }
+            });
+      }
+    });
   }
 
   private static boolean isProblem(Context ctx) {

@@ -118,11 +118,6 @@ public final class EventStore {
     this.dataSource = dataSource;
   }
 
-  /** The pool, for features that keep their own read queries (the compatibility routes). */
-  public DataSource dataSource() {
-    return dataSource;
-  }
-
   /**
    * Stores the events in one transaction and returns, in input order, whether each was created or
    * was a replay of an event_id already stored (in which case the original is returned).

@@ -121,12 +121,11 @@ public final class TelemetryRoutes {
     }
     List<FieldError> errors = new ArrayList<>();
     body.fieldNames()
-        .forEachRemaining(
-            name -> {
-              if (!name.equals("events")) {
-                errors.add(new FieldError(name, null, "unknown field"));
-              }
-            });
+        .forEachRemaining(name -> {
+          if (!name.equals("events")) {
+            errors.add(new FieldError(name, null, "unknown field"));
+          }
+        });
     JsonNode events = body.get("events");
     if (events == null || !events.isArray()) {
       errors.add(

@@ -53,11 +53,10 @@ class CountersTest {
                 ? success("busy-dev", T0.plusSeconds(i))
                 : failed("busy-dev", T0.plusSeconds(i));
         statuses.add(
-            pool.submit(
-                () -> {
-                  start.await();
-                  return server.api().post("/api/v1/sync-events", event).status();
-                }));
+            pool.submit(() -> {
+              start.await();
+              return server.api().post("/api/v1/sync-events", event).status();
+            }));
       }
       start.countDown();
       for (Future<Integer> s : statuses) {
@@ -88,12 +87,8 @@ class CountersTest {
           events.add(success("shared-" + (i % 10), T0.plusSeconds(b * 1000L + i)));
         }
         results.add(
-            pool.submit(
-                () ->
-                    server
-                        .api()
-                        .post("/api/v1/sync-events/batch", Map.of("events", events))
-                        .status()));
+            pool.submit(() ->
+                server.api().post("/api/v1/sync-events/batch", Map.of("events", events)).status()));
       }
       for (int i = 0; i < 100; i++) {
         var e = failed("shared-" + (i % 10), T0.plusSeconds(50_000 + i));
@@ -119,12 +114,11 @@ class CountersTest {
       for (int i = 0; i < 30; i++) {
         statuses.add(pool.submit(() -> server.api().post("/api/v1/sync-events", event).status()));
         statuses.add(
-            pool.submit(
-                () ->
-                    server
-                        .api()
-                        .post("/api/v1/sync-events/batch", Map.of("events", List.of(event)))
-                        .status()));
+            pool.submit(() ->
+                server
+                    .api()
+                    .post("/api/v1/sync-events/batch", Map.of("events", List.of(event)))
+                    .status()));
       }
       int created = 0;
       for (Future<Integer> s : statuses) {

@@ -46,14 +46,13 @@ class ConfigTest {
 
   @Test
   void everyInvalidSettingIsReportedAtOnce() {
-    assertThatThrownBy(
-            () ->
-                Config.load(
-                    Map.of(
-                        "PISYNC_PORT", "eighty",
-                        "PISYNC_DB_POOL_SIZE", "0",
-                        "PISYNC_DB_URL", "mysql://x?password=hunter2",
-                        "PISYNC_MAX_BODY_BYTES", "-5")))
+    assertThatThrownBy(() ->
+            Config.load(
+                Map.of(
+                    "PISYNC_PORT", "eighty",
+                    "PISYNC_DB_POOL_SIZE", "0",
+                    "PISYNC_DB_URL", "mysql://x?password=hunter2",
+                    "PISYNC_MAX_BODY_BYTES", "-5")))
         .isInstanceOfSatisfying(
             Config.InvalidConfigException.class,
             e -> {
