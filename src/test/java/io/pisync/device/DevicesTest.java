@@ -107,20 +107,9 @@ class DevicesTest {
     events.add(success("other-1", t));
     server.api().post("/api/v1/sync-events/batch", Map.of("events", events));
 
-    List<String> seen = new ArrayList<>();
-    String cursor = null;
-    int pages = 0;
-    do {
-      JsonNode page =
-          server
-              .api()
-              .get("/api/v1/devices?q=CLASS&limit=10" + (cursor == null ? "" : "&cursor=" + cursor))
-              .json();
-      page.get("items").forEach(d -> seen.add(d.get("device_id").asText()));
-      cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
-      pages++;
-    } while (cursor != null && pages < 10);
-    assertThat(pages).isEqualTo(3);
+    var pages = server.api().allPages("/api/v1/devices?q=CLASS&limit=10");
+    List<String> seen = pages.items().stream().map(d -> d.get("device_id").asText()).toList();
+    assertThat(pages.count()).isEqualTo(3);
     assertThat(seen).hasSize(25).isSorted().allMatch(id -> id.startsWith("class-"));
 
     JsonNode failedOnly = server.api().get("/api/v1/devices?status=failed").json().get("items");

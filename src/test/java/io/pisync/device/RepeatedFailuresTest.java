@@ -115,21 +115,8 @@ class RepeatedFailuresTest {
 
   @Test
   void paginatesToTheLastPage() {
-    List<String> seen = new ArrayList<>();
-    String cursor = null;
-    int pages = 0;
-    do {
-      JsonNode page =
-          server
-              .api()
-              .get(
-                  "/api/v1/devices/repeated-failures?threshold=0&limit=2"
-                      + (cursor == null ? "" : "&cursor=" + cursor))
-              .json();
-      page.get("items").forEach(i -> seen.add(i.get("device_id").asText()));
-      cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
-      pages++;
-    } while (cursor != null && pages < 10);
+    var pages = server.api().allPages("/api/v1/devices/repeated-failures?threshold=0&limit=2");
+    List<String> seen = pages.items().stream().map(i -> i.get("device_id").asText()).toList();
     assertThat(seen)
         .containsExactly(
             "seven-failures",
@@ -138,7 +125,7 @@ class RepeatedFailuresTest {
             "recovered",
             "three-failures",
             "mostly-partial");
-    assertThat(pages).isEqualTo(3);
+    assertThat(pages.count()).isEqualTo(3);
   }
 
   @Test

@@ -99,19 +99,13 @@ class DurabilityTest {
     Map<String, Long> ackedPerDevice = new java.util.HashMap<>();
     acked.forEach(a -> ackedPerDevice.merge(a.deviceId(), 1L, Long::sum));
     for (var entry : ackedPerDevice.entrySet()) {
-      List<String> ids = new ArrayList<>();
-      String cursor = null;
-      do {
-        JsonNode page =
-            api.get(
-                    "/api/v1/devices/"
-                        + entry.getKey()
-                        + "/sync-events?limit=500"
-                        + (cursor == null ? "" : "&cursor=" + cursor))
-                .json();
-        page.get("items").forEach(i -> ids.add(i.get("event_id").asText()));
-        cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
-      } while (cursor != null);
+      List<String> ids =
+          api
+              .allPages("/api/v1/devices/" + entry.getKey() + "/sync-events?limit=500")
+              .items()
+              .stream()
+              .map(i -> i.get("event_id").asText())
+              .toList();
       long counted =
           api.get("/api/v1/devices/" + entry.getKey()).json().at("/totals/syncs").asLong();
       assertThat(Set.copyOf(ids)).hasSize(ids.size());

@@ -96,6 +96,29 @@ public final class Api {
     }
   }
 
+  /** Every item of a cursor-paginated list, and how many pages it took. */
+  public record Pages(java.util.List<JsonNode> items, int count) {}
+
+  /** Follows {@code next_cursor} from the first page to the last (at most 1,000 pages). */
+  public Pages allPages(String path) {
+    var items = new java.util.ArrayList<JsonNode>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      String sep = path.contains("?") ? "&" : "?";
+      Response r = get(path + (cursor == null ? "" : sep + "cursor=" + cursor));
+      if (r.status() != 200) {
+        throw new AssertionError(
+            "page " + pages + " of " + path + ": " + r.status() + " " + r.body());
+      }
+      JsonNode page = r.json();
+      page.get("items").forEach(items::add);
+      cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
+      pages++;
+    } while (cursor != null && pages < 1000);
+    return new Pages(items, pages);
+  }
+
   public URI uri(String path) {
     return URI.create(base + path);
   }
