@@ -37,7 +37,7 @@ public final class EventStore {
       SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
       ON CONFLICT (device_id) DO UPDATE
         SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
-      RETURNING device_id, last_ok_at, last_success_at
+      RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at
       """;
 
   private static final String INSERT_EVENTS =
@@ -89,26 +89,30 @@ public final class EventStore {
         last_status = CASE WHEN d.last_sync_at IS NULL OR u.max_ts >= d.last_sync_at
                            THEN u.latest_status ELSE d.last_status END,
         last_sync_at = greatest(d.last_sync_at, u.max_ts),
-        last_ok_at = greatest(d.last_ok_at, u.max_ok),
-        last_success_at = greatest(d.last_success_at, u.max_success),
+        last_ok_at = greatest(d.last_ok_at, u.new_last_ok),
+        last_success_at = greatest(d.last_success_at, u.new_last_success),
         last_failure_at = greatest(d.last_failure_at, u.max_failed),
         last_unsuccessful_at = greatest(d.last_unsuccessful_at, u.max_unsuccessful),
-        consecutive_failures = CASE WHEN u.recount_failures
-          THEN (SELECT count(*) FROM sync_events e
-                WHERE e.device_id = d.device_id AND e.status = 'failed'
-                  AND e.occurred_at > u.max_ok)
-          ELSE d.consecutive_failures + u.failed_after_ok END,
-        consecutive_unsuccessful = CASE WHEN u.recount_unsuccessful
-          THEN (SELECT count(*) FROM sync_events e
-                WHERE e.device_id = d.device_id AND e.status <> 'success'
-                  AND e.occurred_at > u.max_success)
-          ELSE d.consecutive_unsuccessful + u.unsuccessful_after_success END
+        consecutive_failures = CASE
+          WHEN u.recount_failures THEN (SELECT count(*) FROM sync_events e
+               WHERE e.device_id = d.device_id AND e.status = 'failed'
+                 AND e.occurred_at > u.new_last_ok)
+          WHEN u.restart_failures IS NOT NULL THEN u.restart_failures
+          ELSE d.consecutive_failures + u.add_failures END,
+        consecutive_unsuccessful = CASE
+          WHEN u.recount_unsuccessful THEN (SELECT count(*) FROM sync_events e
+               WHERE e.device_id = d.device_id AND e.status <> 'success'
+                 AND e.occurred_at > u.new_last_success)
+          WHEN u.restart_unsuccessful IS NOT NULL THEN u.restart_unsuccessful
+          ELSE d.consecutive_unsuccessful + u.add_unsuccessful END
       FROM unnest(?::text[], ?::int4[], ?::int4[], ?::int4[], ?::int4[], ?::int8[], ?::int8[],
                   ?::float8[], ?::timestamptz[], ?::text[], ?::timestamptz[], ?::timestamptz[],
-                  ?::timestamptz[], ?::timestamptz[], ?::int4[], ?::int4[], ?::bool[], ?::bool[])
+                  ?::timestamptz[], ?::timestamptz[], ?::bool[], ?::int4[], ?::int4[],
+                  ?::bool[], ?::int4[], ?::int4[])
         AS u(device_id, n, success, partial, failed, files, errors, speed_sum, max_ts,
-             latest_status, max_ok, max_success, max_failed, max_unsuccessful, failed_after_ok,
-             unsuccessful_after_success, recount_failures, recount_unsuccessful)
+             latest_status, new_last_ok, new_last_success, max_failed, max_unsuccessful,
+             recount_failures, restart_failures, add_failures,
+             recount_unsuccessful, restart_unsuccessful, add_unsuccessful)
       WHERE d.device_id = u.device_id
       """;
 
@@ -212,7 +216,9 @@ public final class EventStore {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           String id = rs.getString(1);
-          deltas.put(id, new DeviceDelta(id, instant(rs, 2), instant(rs, 3)));
+          deltas.put(
+              id,
+              new DeviceDelta(id, instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5)));
         }
       }
     }
@@ -294,32 +300,39 @@ public final class EventStore {
       return;
     }
     int n = deltas.size();
-    Object[][] cols = new Object[18][n];
-    for (int i = 0; i < n; i++) {
-      DeviceDelta d = deltas.get(i);
-      cols[0][i] = d.deviceId;
-      cols[1][i] = d.count;
-      cols[2][i] = d.success;
-      cols[3][i] = d.partial;
-      cols[4][i] = d.failed;
-      cols[5][i] = d.files;
-      cols[6][i] = d.errors;
-      cols[7][i] = d.speedSum;
-      cols[8][i] = text(d.maxTimestamp);
-      cols[9][i] = d.latestStatus.wire();
-      cols[10][i] = text(d.maxOk);
-      cols[11][i] = text(d.maxSuccess);
-      cols[12][i] = text(d.maxFailed);
-      cols[13][i] = text(d.maxUnsuccessful);
-      cols[14][i] = d.failedAfterOldOk;
-      cols[15][i] = d.unsuccessfulAfterOldSuccess;
-      cols[16][i] = d.recountFailures();
-      cols[17][i] = d.recountUnsuccessful();
-    }
     String[] types = {
       "text", "int4", "int4", "int4", "int4", "int8", "int8", "float8", "text", "text", "text",
-      "text", "text", "text", "int4", "int4", "bool", "bool"
+      "text", "text", "text", "bool", "int4", "int4", "bool", "int4", "int4"
     };
+    Object[][] cols = new Object[types.length][n];
+    for (int i = 0; i < n; i++) {
+      DeviceDelta d = deltas.get(i);
+      Object[] row = {
+        d.deviceId,
+        d.count,
+        d.success,
+        d.partial,
+        d.failed,
+        d.files,
+        d.errors,
+        d.speedSum,
+        text(d.maxTimestamp),
+        d.latestStatus.wire(),
+        text(d.failures.newLastGood()),
+        text(d.unsuccessful.newLastGood()),
+        text(d.maxFailed),
+        text(d.maxUnsuccessful),
+        d.failures.recount(),
+        d.failures.restartedValue(),
+        d.failures.increment(),
+        d.unsuccessful.recount(),
+        d.unsuccessful.restartedValue(),
+        d.unsuccessful.increment()
+      };
+      for (int col = 0; col < types.length; col++) {
+        cols[col][i] = row[col];
+      }
+    }
     try (PreparedStatement ps = c.prepareStatement(UPDATE_DEVICES)) {
       for (int col = 0; col < types.length; col++) {
         ps.setArray(col + 1, typedArray(c, types[col], cols[col]));
