@@ -177,6 +177,10 @@ public final class DeviceStore {
         + " WHERE "
         + count
         + " > ?"
+        // Repeated for generic plans: it matches the partial indexes' predicates.
+        + " AND "
+        + count
+        + " > 0"
         + (after.isPresent()
             ? " AND (" + count + " < ? OR (" + count + " = ? AND d.device_id > ?))"
             : "")

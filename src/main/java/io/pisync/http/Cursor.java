@@ -25,13 +25,17 @@ public final class Cursor {
     try {
       String joined = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
       List<String> parts = List.of(joined.split(String.valueOf(SEPARATOR), -1));
-      if (parts.size() != expectedParts) {
+      if (parts.size() != expectedParts || parts.stream().anyMatch(Cursor::hasControlChars)) {
         throw badCursor(cursor);
       }
       return parts;
     } catch (IllegalArgumentException e) {
       throw badCursor(cursor);
     }
+  }
+
+  static boolean hasControlChars(String text) {
+    return text.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f);
   }
 
   public static ApiProblem badCursor(String cursor) {

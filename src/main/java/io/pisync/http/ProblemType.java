@@ -3,14 +3,18 @@ package io.pisync.http;
 /** The stable catalogue of API errors. A type's URI never changes once published. */
 public enum ProblemType {
   VALIDATION(400, "validation", "The request has invalid fields"),
+  BAD_REQUEST(400, "bad-request", "The HTTP request could not be parsed"),
   MALFORMED_JSON(400, "malformed-json", "The request body is not valid JSON"),
   BAD_CURSOR(400, "bad-cursor", "The cursor is not one this server issued"),
   NOT_FOUND(404, "not-found", "No such resource"),
   DEVICE_NOT_FOUND(404, "device-not-found", "No such device"),
   METHOD_NOT_ALLOWED(405, "method-not-allowed", "This method is not allowed on this resource"),
   NOT_ACCEPTABLE(406, "not-acceptable", "No acceptable representation"),
+  EVENT_ID_CONFLICT(409, "event-id-conflict", "The event_id belongs to another device's event"),
   PAYLOAD_TOO_LARGE(413, "payload-too-large", "The request body is too large"),
+  URI_TOO_LONG(414, "uri-too-long", "The URI is too long"),
   UNSUPPORTED_MEDIA_TYPE(415, "unsupported-media-type", "The request body must be JSON"),
+  HEADERS_TOO_LARGE(431, "headers-too-large", "The request headers are too large"),
   OVERLOADED(503, "overloaded", "The server is busy; retry later"),
   DATABASE_UNAVAILABLE(503, "database-unavailable", "The database is unavailable; retry later"),
   INTERNAL(500, "internal", "Unexpected server error");

@@ -60,7 +60,12 @@ public final class QueryParams {
       return Optional.empty();
     }
     try {
-      return Optional.of(OffsetDateTime.parse(raw.strip()).toInstant());
+      Instant value = OffsetDateTime.parse(raw.strip()).toInstant();
+      if (!Times.inRange(value)) {
+        errors.add(new FieldError(name, raw, "must be between " + Times.RANGE));
+        return Optional.empty();
+      }
+      return Optional.of(value);
     } catch (DateTimeParseException e) {
       errors.add(
           new FieldError(
@@ -93,6 +98,10 @@ public final class QueryParams {
     }
     if (raw.length() > maxLength) {
       errors.add(new FieldError(name, raw, "must be at most " + maxLength + " characters"));
+      return Optional.empty();
+    }
+    if (Cursor.hasControlChars(raw)) {
+      errors.add(new FieldError(name, raw, "must not contain control characters"));
       return Optional.empty();
     }
     return Optional.of(raw);

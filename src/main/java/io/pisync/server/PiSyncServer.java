@@ -132,7 +132,10 @@ public final class PiSyncServer implements AutoCloseable {
       cfg.http.defaultContentType = "application/json";
       cfg.startup.showJavalinBanner = false;
       cfg.jsonMapper(new JavalinJackson(mapper, true));
-      cfg.jetty.modifyServer(server -> server.setStopTimeout(5_000));
+      cfg.jetty.modifyServer(server -> {
+        server.setStopTimeout(5_000);
+        server.setErrorHandler(new JettyProblemHandler());
+      });
       cfg.requestLogger.http(accessLog::log);
       cfg.routes.before(ctx -> {
         RequestIds.assign(ctx);

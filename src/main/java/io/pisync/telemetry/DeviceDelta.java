@@ -15,6 +15,7 @@ import java.util.List;
  */
 final class DeviceDelta {
   final String deviceId;
+  boolean createdNow;
   int count;
   int success;
   int partial;

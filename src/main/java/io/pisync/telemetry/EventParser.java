@@ -136,7 +136,8 @@ public final class EventParser {
       return null;
     }
     if (node.isTextual()) {
-      return node.textValue();
+      String text = node.textValue();
+      return text.length() <= 200 ? text : text.substring(0, 200) + "...";
     }
     if (node.isNumber()) {
       return node.numberValue();
@@ -365,6 +366,10 @@ public final class EventParser {
       }
       if (value.textValue().length() > maxLength) {
         fail(field, value, "must be at most " + maxLength + " characters");
+        return null;
+      }
+      if (value.textValue().indexOf('\u0000') >= 0) {
+        fail(field, value, "must not contain NUL characters");
         return null;
       }
       return value.textValue();

@@ -37,7 +37,8 @@ public final class EventStore {
       SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
       ON CONFLICT (device_id) DO UPDATE
         SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
-      RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at
+      RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
+                xmax = 0 AS created
       """;
 
   private static final String INSERT_EVENTS =
@@ -204,6 +205,7 @@ public final class EventStore {
       originals.putAll(loadOriginals(c, replayed));
     }
     updateDevices(c, deltas.values());
+    dropDevicesWithoutEvents(c, deltas.values());
     return plan.outcomes(inserted, originals);
   }
 
@@ -216,9 +218,10 @@ public final class EventStore {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           String id = rs.getString(1);
-          deltas.put(
-              id,
-              new DeviceDelta(id, instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5)));
+          var delta =
+              new DeviceDelta(id, instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5));
+          delta.createdNow = rs.getBoolean(6);
+          deltas.put(id, delta);
         }
       }
     }
@@ -292,6 +295,24 @@ public final class EventStore {
       }
     }
     return found;
+  }
+
+  /**
+   * A device is created with its first event. When all of a new device's events turned out to be
+   * replays of another device's event ids, the row made for it goes again.
+   */
+  private static void dropDevicesWithoutEvents(Connection c, Collection<DeviceDelta> all)
+      throws SQLException {
+    Object[] empty =
+        all.stream().filter(d -> d.createdNow && d.count == 0).map(d -> d.deviceId).toArray();
+    if (empty.length == 0) {
+      return;
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement("DELETE FROM devices WHERE device_id = ANY(?::text[])")) {
+      ps.setArray(1, c.createArrayOf("text", empty));
+      ps.executeUpdate();
+    }
   }
 
   private void updateDevices(Connection c, Collection<DeviceDelta> all) throws SQLException {
@@ -423,6 +444,7 @@ public final class EventStore {
     final int[] rowOfInput;
     final boolean[] repeatInBatch;
     final List<Boolean> clientKeyed = new ArrayList<>();
+    final List<String> inputDevice = new ArrayList<>();
     final TreeSet<String> deviceIds = new TreeSet<>();
     Instant firstReceived;
     Instant lastReceived;
@@ -439,6 +461,8 @@ public final class EventStore {
         Incoming in = batch.get(i);
         SyncEvent e = in.event();
         plan.noteReceived(in.receivedAt());
+        plan.inputDevice.add(e.deviceId());
+        plan.deviceIds.add(e.deviceId());
         if (e.hasClientId() && rowByClientId.containsKey(e.eventId())) {
           plan.rowOfInput[i] = rowByClientId.get(e.eventId());
           plan.repeatInBatch[i] = true;
@@ -451,7 +475,6 @@ public final class EventStore {
         plan.rowOfInput[i] = plan.rows.size();
         plan.rows.add(stored(id, in));
         plan.clientKeyed.add(e.hasClientId());
-        plan.deviceIds.add(e.deviceId());
       }
       return plan;
     }
@@ -487,7 +510,13 @@ public final class EventStore {
         if (event == null) {
           throw new IllegalStateException("event " + row.eventId() + " neither stored nor found");
         }
-        out.add(created ? new IngestOutcome.Created(event) : new IngestOutcome.Duplicate(event));
+        if (created) {
+          out.add(new IngestOutcome.Created(event));
+        } else if (event.deviceId().equals(inputDevice.get(i))) {
+          out.add(new IngestOutcome.Duplicate(event));
+        } else {
+          out.add(new IngestOutcome.IdConflict(event));
+        }
       }
       return out;
     }

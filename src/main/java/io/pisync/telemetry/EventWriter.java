@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -90,10 +91,31 @@ public final class EventWriter implements AutoCloseable {
       for (int i = 0; i < batch.size(); i++) {
         batch.get(i).result.complete(outcomes.get(i));
       }
-    } catch (Exception e) {
-      log.warn("group commit of {} events failed: {}", batch.size(), e.toString());
-      batch.forEach(p -> p.result.completeExceptionally(e));
+    } catch (SQLException e) {
+      if (batch.size() > 1 && isDataError(e)) {
+        // One event the database refuses must not fail the others queued with it.
+        log.warn(
+            "group commit of {} events refused ({}); writing them one by one",
+            batch.size(),
+            e.getSQLState());
+        batch.forEach(p -> write(List.of(p)));
+        return;
+      }
+      fail(batch, e);
+    } catch (RuntimeException e) {
+      fail(batch, e);
     }
+  }
+
+  private static void fail(List<Pending> batch, Exception e) {
+    log.warn("group commit of {} events failed: {}", batch.size(), e.toString());
+    batch.forEach(p -> p.result.completeExceptionally(e));
+  }
+
+  /** SQLState classes 22 (data exception) and 23 (integrity): caused by a row, not the database. */
+  private static boolean isDataError(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("22") || state.startsWith("23"));
   }
 
   /** Stops taking events, commits those already queued, then stops the writer thread. */

@@ -31,6 +31,7 @@ public final class IngestMetrics {
       switch (outcome) {
         case IngestOutcome.Created c -> created.get(c.event().status()).increment();
         case IngestOutcome.Duplicate d -> duplicates.increment();
+        case IngestOutcome.IdConflict c -> duplicates.increment();
       }
     }
   }

@@ -9,4 +9,7 @@ public sealed interface IngestOutcome {
 
   /** Its event_id was seen before: the original, not counted again. */
   record Duplicate(StoredEvent event) implements IngestOutcome {}
+
+  /** Its event_id belongs to another device's event: refused, nothing stored. */
+  record IdConflict(StoredEvent event) implements IngestOutcome {}
 }

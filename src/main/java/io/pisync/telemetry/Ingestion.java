@@ -1,6 +1,7 @@
 package io.pisync.telemetry;
 
 import io.pisync.http.ApiProblem;
+import io.pisync.http.FieldError;
 import io.pisync.http.ProblemType;
 import java.sql.SQLException;
 import java.time.InstantSource;
@@ -31,7 +32,7 @@ public final class Ingestion {
   public IngestOutcome single(SyncEvent event) throws SQLException {
     var future = writer.submit(new Incoming(event, now()));
     try {
-      return future.get(SINGLE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      return refuseConflict(future.get(SINGLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
     } catch (ExecutionException | CompletionException e) {
       throw rethrow(e.getCause());
     } catch (TimeoutException e) {
@@ -43,6 +44,23 @@ public final class Ingestion {
       Thread.currentThread().interrupt();
       throw ApiProblem.retryLater(ProblemType.OVERLOADED, "interrupted; retry the event", 1);
     }
+  }
+
+  private static IngestOutcome refuseConflict(IngestOutcome outcome) {
+    if (outcome instanceof IngestOutcome.IdConflict conflict) {
+      throw conflictProblem(conflict);
+    }
+    return outcome;
+  }
+
+  /** The 409 for an event_id another device already used; the other event is not shown. */
+  public static ApiProblem conflictProblem(IngestOutcome.IdConflict conflict) {
+    String id = conflict.event().eventId().toString();
+    return new ApiProblem(
+        ProblemType.EVENT_ID_CONFLICT,
+        "event_id " + id + " is already used by another device's event; choose a new UUID",
+        List.of(new FieldError("event_id", id, "already used by another device")),
+        java.util.Map.of());
   }
 
   /** Stores many events in one transaction. */

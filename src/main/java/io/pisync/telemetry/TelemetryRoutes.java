@@ -11,6 +11,7 @@ import io.pisync.http.Page;
 import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
+import io.pisync.http.Times;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -101,15 +102,30 @@ public final class TelemetryRoutes {
     }
     List<IngestOutcome> outcomes = valid.isEmpty() ? List.of() : ingestion.batch(valid);
     int created = 0;
+    int duplicates = 0;
     for (int k = 0; k < outcomes.size(); k++) {
-      IngestOutcome o = outcomes.get(k);
-      boolean isNew = o instanceof IngestOutcome.Created;
-      created += isNew ? 1 : 0;
       int index = validIndexes.get(k);
-      results[index] = new BatchItem(index, isNew ? "created" : "duplicate", o.event(), null);
+      results[index] = item(index, outcomes.get(k));
+      created += outcomes.get(k) instanceof IngestOutcome.Created ? 1 : 0;
+      duplicates += outcomes.get(k) instanceof IngestOutcome.Duplicate ? 1 : 0;
     }
-    int invalid = items.size() - valid.size();
-    ctx.json(new BatchResponse(created, valid.size() - created, invalid, List.of(results)));
+    int invalid = items.size() - created - duplicates;
+    ctx.json(new BatchResponse(created, duplicates, invalid, List.of(results)));
+  }
+
+  private static BatchItem item(int index, IngestOutcome outcome) {
+    return switch (outcome) {
+      case IngestOutcome.Created c -> new BatchItem(index, "created", c.event(), null);
+      case IngestOutcome.Duplicate d -> new BatchItem(index, "duplicate", d.event(), null);
+      case IngestOutcome.IdConflict c ->
+          new BatchItem(
+              index,
+              "invalid",
+              null,
+              Ingestion.conflictProblem(c).errors().stream()
+                  .map(e -> e.prefixed("events[" + index + "]."))
+                  .toList());
+    };
   }
 
   private JsonNode batchItems(JsonNode body) {
@@ -162,7 +178,11 @@ public final class TelemetryRoutes {
   private static EventStore.HistoryKey decodeHistoryCursor(String cursor) {
     List<String> parts = Cursor.decode(cursor, 2);
     try {
-      return new EventStore.HistoryKey(Instant.parse(parts.get(0)), UUID.fromString(parts.get(1)));
+      Instant at = Instant.parse(parts.get(0));
+      if (!Times.inRange(at)) {
+        throw Cursor.badCursor(cursor);
+      }
+      return new EventStore.HistoryKey(at, UUID.fromString(parts.get(1)));
     } catch (DateTimeParseException | IllegalArgumentException e) {
       throw Cursor.badCursor(cursor);
     }

@@ -130,18 +130,21 @@ class RepeatedFailuresTest {
 
   @Test
   void rejectsBadOptionsNamingThem() {
-    for (String q :
-        List.of(
-            "?threshold=-1",
-            "?threshold=x",
-            "?since=yesterday",
-            "?consecutive=maybe",
-            "?limit=9999",
-            "?cursor=%%%")) {
-      var r = server.api().get("/api/v1/devices/repeated-failures" + q.replace("%%%", "%25%25"));
-      assertThat(r.status()).as(q).isEqualTo(400);
+    Map<String, String> badOptions =
+        Map.of(
+            "?threshold=-1", "threshold",
+            "?threshold=x", "threshold",
+            "?since=yesterday", "since",
+            "?consecutive=maybe", "consecutive",
+            "?include_partial=2", "include_partial",
+            "?limit=9999", "limit",
+            "?cursor=%25%25", "cursor");
+    badOptions.forEach((query, field) -> {
+      var r = server.api().get("/api/v1/devices/repeated-failures" + query);
+      assertThat(r.status()).as(query).isEqualTo(400);
       assertThat(r.contentType()).startsWith("application/problem+json");
-    }
+      assertThat(r.json().get("errors").get(0).get("field").asText()).as(query).isEqualTo(field);
+    });
     var both =
         server
             .api()

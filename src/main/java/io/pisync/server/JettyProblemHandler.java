@@ -1,0 +1,83 @@
+package io.pisync.server;
+
+import io.pisync.http.ProblemType;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Jetty answers some requests before they reach Javalin (a URI it cannot decode, headers or URL too
+ * long, a bad Host). Its default error page is HTML; this one answers problem+json like the rest of
+ * the API, without internals.
+ */
+final class JettyProblemHandler extends ErrorHandler {
+
+  @Override
+  protected void generateResponse(
+      Request request, Response response, int code, String message, Throwable cause, Callback cb) {
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problems.CONTENT_TYPE);
+    response.write(true, ByteBuffer.wrap(body(code, request.getHttpURI().getPath())), cb);
+  }
+
+  @Override
+  public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+    fields.put(new HttpField(HttpHeader.CONTENT_TYPE, Problems.CONTENT_TYPE));
+    return ByteBuffer.wrap(body(status, null));
+  }
+
+  private static byte[] body(int status, String path) {
+    ProblemType type =
+        switch (status) {
+          case 400 -> ProblemType.BAD_REQUEST;
+          case 404 -> ProblemType.NOT_FOUND;
+          case 405 -> ProblemType.METHOD_NOT_ALLOWED;
+          case 413 -> ProblemType.PAYLOAD_TOO_LARGE;
+          case 414 -> ProblemType.URI_TOO_LONG;
+          case 431 -> ProblemType.HEADERS_TOO_LARGE;
+          case 503 -> ProblemType.OVERLOADED;
+          default -> status >= 500 ? ProblemType.INTERNAL : ProblemType.BAD_REQUEST;
+        };
+    String detail =
+        switch (status) {
+          case 400 -> "the request could not be parsed (bad URI, header or Host)";
+          case 414 -> "the URI is too long";
+          case 431 -> "the request headers are too large";
+          default -> type.title();
+        };
+    String json =
+        "{\"type\":\""
+            + type.uri()
+            + "\",\"title\":\""
+            + type.title()
+            + "\",\"status\":"
+            + status
+            + ",\"detail\":\""
+            + detail
+            + "\""
+            + (path == null || path.equals("/badMessage")
+                ? ""
+                : ",\"instance\":\"" + escape(path) + "\"")
+            + "}";
+    return json.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String escape(String text) {
+    StringBuilder out = new StringBuilder();
+    for (char ch : text.toCharArray()) {
+      if (ch == '"' || ch == '\\') {
+        out.append('\\').append(ch);
+      } else if (ch < 0x20) {
+        out.append(String.format("\\u%04x", (int) ch));
+      } else {
+        out.append(ch);
+      }
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,161 @@
+package io.pisync.server;
+
+import static io.pisync.support.Events.event;
+import static io.pisync.support.Events.failed;
+import static io.pisync.support.Events.success;
+import static io.pisync.support.Events.withId;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pisync.support.Api;
+import io.pisync.support.TestServer;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Odd input a client could send: always a 4xx problem, never a 500 or HTML. */
+class HardeningTest {
+  static TestServer server;
+  static final Instant RECENT = Instant.now().minus(Duration.ofHours(2));
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  static void assertProblem(Api.Response r, int status) {
+    assertThat(r.status()).as(r.body()).isEqualTo(status);
+    assertThat(r.contentType()).startsWith("application/problem+json");
+    assertThat(r.json().get("status").asInt()).isEqualTo(status);
+    assertThat(r.body()).doesNotContain("<html", "Exception");
+  }
+
+  @Test
+  void aNulCharacterInATextFieldIsRefusedAndHarmsNoOtherEvent() {
+    Map<String, Object> bad = new LinkedHashMap<>(success("nul-dev", RECENT));
+    bad.put("app_version", "1.0\u0000");
+    var single = server.api().post("/api/v1/sync-events", bad);
+    assertProblem(single, 400);
+    assertThat(single.json().get("errors").get(0).get("field").asText()).isEqualTo("app_version");
+
+    var batch =
+        server
+            .api()
+            .post(
+                "/api/v1/sync-events/batch",
+                Map.of("events", List.of(bad, success("nul-dev", RECENT))));
+    assertThat(batch.status()).isEqualTo(200);
+    assertThat(batch.json().get("created").asInt()).isEqualTo(1);
+    assertThat(batch.json().get("invalid").asInt()).isEqualTo(1);
+
+    Map<String, Object> legacy = new LinkedHashMap<>(success("nul-dev", RECENT));
+    legacy.put("error_details", "disk\u0000full");
+    assertProblem(server.api().post("/api/piSync/sync-event", legacy), 400);
+  }
+
+  @Test
+  void cursorsAndQueryValuesThatCannotBeOursAre400() {
+    String nul = Base64.getUrlEncoder().encodeToString(new byte[] {0});
+    assertProblem(server.api().get("/api/v1/devices?cursor=" + nul), 400);
+    assertProblem(server.api().get("/api/v1/devices?q=%00"), 400);
+    String farFuture =
+        Base64.getUrlEncoder()
+            .encodeToString(
+                ("+999999999-01-01T00:00:00Z\u001f" + UUID.randomUUID())
+                    .getBytes(StandardCharsets.UTF_8));
+    server.api().post("/api/v1/sync-events", success("cursor-dev", RECENT));
+    assertProblem(
+        server.api().get("/api/v1/devices/cursor-dev/sync-events?cursor=" + farFuture), 400);
+    assertProblem(
+        server.api().get("/api/v1/devices/repeated-failures?since=%2B999999999-01-01T00:00:00Z"),
+        400);
+    assertProblem(
+        server.api().get("/api/v1/devices/repeated-failures?since=-5000-01-01T00:00:00Z"), 400);
+    assertProblem(server.api().get("/api/v1/devices/repeated-failures?cursor=" + nul), 400);
+  }
+
+  @Test
+  void jsonWithTrailingGarbageIs400() {
+    String body = Api.json(success("trailing-dev", RECENT)) + " {\"more";
+    assertProblem(server.api().post("/api/v1/sync-events", body), 400);
+    assertThat(server.api().get("/api/v1/devices/trailing-dev").status()).isEqualTo(404);
+  }
+
+  @Test
+  void requestsJettyRefusesAreProblemsToo() {
+    var raw = HttpRequest.newBuilder(server.api().uri("/health/live"));
+    assertProblem(server.api().send(raw.copy().header("X-Big", "a".repeat(70_000))), 431);
+    assertProblem(server.api().get("/api/v1/devices?q=" + "a".repeat(70_000)), 414);
+    assertProblem(server.api().get("/api/v1/devices/%00"), 400);
+  }
+
+  @Test
+  void anEventIdOfAnotherDeviceIs409AndStoresNothing() {
+    UUID id = UUID.randomUUID();
+    assertThat(
+            server
+                .api()
+                .post("/api/v1/sync-events", withId(success("owner-dev", RECENT), id))
+                .status())
+        .isEqualTo(201);
+
+    var stolen =
+        server.api().post("/api/v1/sync-events", withId(failed("intruder-dev", RECENT), id));
+    assertProblem(stolen, 409);
+    assertThat(stolen.json().get("type").asText()).endsWith("/event-id-conflict");
+    assertThat(stolen.json().get("errors").get(0).get("field").asText()).isEqualTo("event_id");
+    assertThat(stolen.body()).doesNotContain("owner-dev");
+
+    var inBatch =
+        server
+            .api()
+            .post(
+                "/api/v1/sync-events/batch",
+                Map.of("events", List.of(withId(failed("intruder-dev", RECENT), id))));
+    assertThat(inBatch.json().at("/results/0/outcome").asText()).isEqualTo("invalid");
+    assertThat(inBatch.json().at("/results/0/errors/0/field").asText())
+        .isEqualTo("events[0].event_id");
+
+    assertThat(server.api().get("/api/v1/devices/intruder-dev").status()).isEqualTo(404);
+    assertThat(server.api().get("/api/v1/devices/owner-dev").json().at("/totals/syncs").asInt())
+        .isEqualTo(1);
+    assertThat(server.api().get("/api/v1/stats").json().get("devices").asInt())
+        .isEqualTo(server.api().allPages("/api/v1/devices").items().size());
+  }
+
+  @Test
+  void headAndOptionsAreAnsweredWithoutErrors() {
+    var head = server.api().send("HEAD", "/api/v1/devices", null, null);
+    assertThat(head.status()).isEqualTo(200);
+    assertProblem(server.api().send("OPTIONS", "/api/v1/devices", null, null), 405);
+  }
+
+  @Test
+  void hugeNumbersAndUnicodeAreHandled() {
+    Map<String, Object> e = new LinkedHashMap<>(event("unicode-dev", RECENT, 1, 0));
+    e.put("total_files_synced", new java.math.BigInteger("1" + "0".repeat(40)));
+    assertProblem(server.api().post("/api/v1/sync-events", e), 400);
+    e = new LinkedHashMap<>(event("unicode-dev", RECENT, 1, 0));
+    e.put(
+        "error_message",
+        "Fehler: Zugriff verweigert \uD83D\uDE00 \u0928\u092E\u0938\u094D\u0924\u0947");
+    var ok = server.api().post("/api/v1/sync-events", e);
+    assertThat(ok.status()).isEqualTo(201);
+    assertThat(ok.json().get("error_message").asText()).contains("\uD83D\uDE00");
+    e.put("internet_speed", 1e308);
+    assertProblem(server.api().post("/api/v1/sync-events", e), 400);
+  }
+}
