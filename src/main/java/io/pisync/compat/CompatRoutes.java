@@ -1,6 +1,5 @@
 package io.pisync.compat;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
 import io.pisync.http.ApiProblem;
@@ -14,9 +13,7 @@ import io.pisync.telemetry.Ingestion;
 import io.pisync.telemetry.StoredEvent;
 import java.sql.SQLException;
 import java.time.InstantSource;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -89,16 +86,12 @@ public final class CompatRoutes {
     return outcome instanceof IngestOutcome.Created ? 201 : 200;
   }
 
-  private void historyA(Context ctx) throws SQLException, JsonProcessingException {
+  private void historyA(Context ctx) throws SQLException {
     PageRequest page = historyPage(ctx);
     String deviceId = ctx.pathParam("id");
-    Optional<CompatStore.Device> device = store.device(deviceId);
-    if (device.isEmpty()) {
-      deviceNotFound(ctx, deviceId);
-      return;
-    }
+    CompatStore.Device device = store.device(deviceId).orElseThrow(() -> deviceNotFound(deviceId));
     List<StoredEvent> events = store.history(deviceId, page);
-    ctx.json(ContractA.History.of(device.get(), events, page));
+    ctx.json(ContractA.History.of(device, events, page));
   }
 
   /** B answered an unknown device with an empty list, never 404. */
@@ -119,22 +112,10 @@ public final class CompatRoutes {
     return page;
   }
 
-  /**
-   * A problem+json 404 that also carries A's {@code error} member, which A's clients read. Written
-   * here rather than thrown, because {@link ApiProblem} has no extension members.
-   */
-  private void deviceNotFound(Context ctx, String deviceId) throws JsonProcessingException {
-    var type = ProblemType.DEVICE_NOT_FOUND;
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("type", type.uri());
-    body.put("title", type.title());
-    body.put("status", type.status());
-    body.put("detail", "no device '" + deviceId + "'");
-    body.put("instance", ctx.path());
-    body.put("error", "Device not found");
-    ctx.status(type.status())
-        .contentType("application/problem+json")
-        .result(mapper.writeValueAsString(body));
+  /** A problem+json 404 that also carries A's {@code error} member, which A's clients read. */
+  private static ApiProblem deviceNotFound(String deviceId) {
+    return new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + deviceId + "'")
+        .withMember("error", "Device not found");
   }
 
   private void repeatedFailuresA(Context ctx) throws SQLException {

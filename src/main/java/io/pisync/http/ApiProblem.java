@@ -13,14 +13,32 @@ public final class ApiProblem extends RuntimeException {
   private final String detail;
   private final List<FieldError> errors;
   private final Map<String, String> headers;
+  private final Map<String, Object> members;
 
   public ApiProblem(
       ProblemType type, String detail, List<FieldError> errors, Map<String, String> headers) {
+    this(type, detail, errors, headers, Map.of());
+  }
+
+  private ApiProblem(
+      ProblemType type,
+      String detail,
+      List<FieldError> errors,
+      Map<String, String> headers,
+      Map<String, Object> members) {
     super(detail, null, false, false);
     this.type = Objects.requireNonNull(type);
     this.detail = Objects.requireNonNull(detail);
     this.errors = List.copyOf(errors);
     this.headers = Map.copyOf(headers);
+    this.members = Map.copyOf(members);
+  }
+
+  /** The same problem with an extension member (RFC 9457 section 3.2), e.g. for old clients. */
+  public ApiProblem withMember(String name, Object value) {
+    var more = new java.util.LinkedHashMap<>(members);
+    more.put(name, value);
+    return new ApiProblem(type, detail, errors, headers, more);
   }
 
   public ApiProblem(ProblemType type, String detail) {
@@ -58,5 +76,9 @@ public final class ApiProblem extends RuntimeException {
 
   public Map<String, String> headers() {
     return headers;
+  }
+
+  public Map<String, Object> members() {
+    return members;
   }
 }

@@ -36,6 +36,7 @@ final class Problems {
     if (!problem.errors().isEmpty()) {
       body.put("errors", problem.errors());
     }
+    problem.members().forEach(body::putIfAbsent);
     try {
       ctx.status(problem.type().status())
           .contentType(CONTENT_TYPE)

@@ -179,6 +179,7 @@ class CompatHistoryTest {
     assertThat(r.status()).isEqualTo(404);
     assertThat(r.contentType()).startsWith("application/problem+json");
     assertThat(r.json().get("error").asText()).isEqualTo("Device not found");
+    assertThat(r.json().get("request_id").asText()).isEqualTo(r.header("X-Request-Id"));
     assertThat(r.json().get("type").asText()).endsWith("/device-not-found");
   }
 
