@@ -30,6 +30,7 @@ public record Config(
     long maxBodyBytes,
     int writerQueueCapacity,
     int writerMaxBatch,
+    int writerThreads,
     int maxBatchEvents,
     int clockSkewHours) {
 
@@ -46,6 +47,7 @@ public record Config(
     MAX_BODY_BYTES("1048576", "largest request body accepted"),
     WRITER_QUEUE_CAPACITY("20000", "single events waiting for the group-commit writer"),
     WRITER_MAX_BATCH("1000", "most events the writer commits in one transaction"),
+    WRITER_THREADS("1", "group-commit writer threads (each with its own transaction)"),
     MAX_BATCH_EVENTS("1000", "most events in one batch upload"),
     CLOCK_SKEW_HOURS("24", "how far ahead of server time a device timestamp may be");
 
@@ -115,6 +117,7 @@ public record Config(
             reader.integer(Setting.MAX_BODY_BYTES, 1024, 256 * 1024 * 1024),
             reader.integer(Setting.WRITER_QUEUE_CAPACITY, 1, 10_000_000),
             reader.integer(Setting.WRITER_MAX_BATCH, 1, 100_000),
+            reader.integer(Setting.WRITER_THREADS, 1, 64),
             reader.integer(Setting.MAX_BATCH_EVENTS, 1, 100_000),
             reader.integer(Setting.CLOCK_SKEW_HOURS, 0, 24 * 366));
     config.dbUrl.ifPresent(url -> checkDbUrl(url, problems));
@@ -138,6 +141,7 @@ public record Config(
         maxBodyBytes,
         writerQueueCapacity,
         writerMaxBatch,
+        writerThreads,
         maxBatchEvents,
         clockSkewHours);
   }

@@ -61,6 +61,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
               .setServerConfig("max_connections", "200")
               .setServerConfig("shared_buffers", "256MB")
               .setServerConfig("max_wal_size", "2GB")
+              // PostgreSQL 18 hands reads to I/O worker processes by default; on a small, busy
+              // machine waiting for one to be scheduled cost milliseconds per heap block.
+              .setServerConfig("io_method", "sync")
+              // Our queries are short; compiling them costs more than it saves.
+              .setServerConfig("jit", "off")
               .start();
       var db = new EmbeddedDatabase(pg, clusterDir);
       db.verifyItIsOurs();

@@ -76,7 +76,8 @@ public final class PiSyncServer implements AutoCloseable {
               ingestMetrics,
               registry,
               config.writerQueueCapacity(),
-              config.writerMaxBatch());
+              config.writerMaxBatch(),
+              config.writerThreads());
       var ingestion = new Ingestion(writer, store, ingestMetrics, clock);
       var devices = new DeviceStore(database.dataSource(), clock);
       Duration skew = Duration.ofHours(config.clockSkewHours());
