@@ -155,38 +155,51 @@ public final class DeviceStore {
   }
 
   private static String failureSql(FailureCriteria criteria, Optional<FailureKey> after) {
-    String from;
-    String count;
-    if (criteria.since().isPresent()) {
-      from =
-          " FROM (SELECT e.device_id, count(*) AS n FROM sync_events e WHERE "
-              + criteria.statusCondition("e")
-              + " AND e.occurred_at > ? GROUP BY e.device_id) f"
-              + " JOIN devices d ON d.device_id = f.device_id";
-      count = "f.n";
-    } else {
-      from = " FROM devices d";
-      count = criteria.countExpression();
-    }
+    return criteria.since().isPresent()
+        ? failuresSinceSql(criteria, after)
+        : "SELECT "
+            + SUMMARY_COLUMNS
+            + ", "
+            + criteria.countExpression()
+            + " AS failures FROM devices d"
+            // "> 0" again for generic plans: it matches the partial indexes' predicates.
+            + pageOf(
+                criteria.countExpression(),
+                "d.device_id",
+                "WHERE " + criteria.countExpression() + " > 0 AND",
+                after);
+  }
+
+  /**
+   * Counts failures since a time per device, and takes the page from those counts before joining
+   * the devices: joining first would read the whole devices table.
+   */
+  private static String failuresSinceSql(FailureCriteria criteria, Optional<FailureKey> after) {
     return "SELECT "
         + SUMMARY_COLUMNS
-        + ", "
-        + count
-        + " AS failures"
-        + from
-        + " WHERE "
+        + ", f.n AS failures FROM (SELECT e.device_id, count(*) AS n FROM sync_events e WHERE "
+        + criteria.statusCondition("e")
+        + " AND e.occurred_at > ? GROUP BY e.device_id"
+        + pageOf("count(*)", "e.device_id", "HAVING", after)
+        + ") f JOIN devices d ON d.device_id = f.device_id ORDER BY f.n DESC, d.device_id";
+  }
+
+  /** Count above the threshold, after the cursor, in (count desc, device id) order, limited. */
+  private static String pageOf(
+      String count, String deviceId, String keyword, Optional<FailureKey> after) {
+    return " "
+        + keyword
+        + " "
         + count
         + " > ?"
-        // Repeated for generic plans: it matches the partial indexes' predicates.
-        + " AND "
-        + count
-        + " > 0"
         + (after.isPresent()
-            ? " AND (" + count + " < ? OR (" + count + " = ? AND d.device_id > ?))"
+            ? " AND (" + count + " < ? OR (" + count + " = ? AND " + deviceId + " > ?))"
             : "")
         + " ORDER BY "
         + count
-        + " DESC, d.device_id LIMIT ?";
+        + " DESC, "
+        + deviceId
+        + " LIMIT ?";
   }
 
   private Map<String, List<StoredEvent>> recentFailures(

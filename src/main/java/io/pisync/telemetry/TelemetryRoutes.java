@@ -72,7 +72,21 @@ public final class TelemetryRoutes {
   /** One result per item, in order. */
   @com.fasterxml.jackson.annotation.JsonInclude(
       com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-  public record BatchItem(int index, String outcome, StoredEvent event, List<FieldError> errors) {}
+  /**
+   * One result per item, in order: the id and status of a stored event (the device has the rest),
+   * or the reasons an item was refused. Small on purpose: backlogs go over slow links.
+   */
+  public record BatchItem(
+      int index, String outcome, UUID eventId, SyncStatus status, List<FieldError> errors) {
+
+    static BatchItem stored(int index, String outcome, StoredEvent event) {
+      return new BatchItem(index, outcome, event.eventId(), event.status(), null);
+    }
+
+    static BatchItem refused(int index, List<FieldError> errors) {
+      return new BatchItem(index, "invalid", null, null, errors);
+    }
+  }
 
   public record BatchResponse(int created, int duplicates, int invalid, List<BatchItem> results) {}
 
@@ -90,10 +104,8 @@ public final class TelemetryRoutes {
         case EventParser.Parsed.Invalid inv -> {
           String prefix = "events[" + i + "]";
           results[i] =
-              new BatchItem(
+              BatchItem.refused(
                   i,
-                  "invalid",
-                  null,
                   inv.errors().stream()
                       .map(e -> e.prefixed(e.field().isEmpty() ? prefix : prefix + "."))
                       .toList());
@@ -115,13 +127,11 @@ public final class TelemetryRoutes {
 
   private static BatchItem item(int index, IngestOutcome outcome) {
     return switch (outcome) {
-      case IngestOutcome.Created c -> new BatchItem(index, "created", c.event(), null);
-      case IngestOutcome.Duplicate d -> new BatchItem(index, "duplicate", d.event(), null);
+      case IngestOutcome.Created c -> BatchItem.stored(index, "created", c.event());
+      case IngestOutcome.Duplicate d -> BatchItem.stored(index, "duplicate", d.event());
       case IngestOutcome.IdConflict c ->
-          new BatchItem(
+          BatchItem.refused(
               index,
-              "invalid",
-              null,
               Ingestion.conflictProblem(c).errors().stream()
                   .map(e -> e.prefixed("events[" + index + "]."))
                   .toList());

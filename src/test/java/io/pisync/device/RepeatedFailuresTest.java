@@ -39,6 +39,12 @@ class RepeatedFailuresTest {
     }
     // Five failures, all in the last two days.
     failures(events, "recent-burst", 5, Instant.now().minus(Duration.ofDays(2)));
+    // Two failures then three partial syncs, all recent.
+    failures(events, "recent-partials", 2, Instant.now().minus(Duration.ofDays(1)));
+    for (int i = 0; i < 3; i++) {
+      events.add(
+          partial("recent-partials", Instant.now().minus(Duration.ofHours(10)).plusSeconds(i)));
+    }
     server.api().post("/api/v1/sync-events/batch", Map.of("events", events));
   }
 
@@ -84,15 +90,25 @@ class RepeatedFailuresTest {
   void includePartialCountsPartialSyncsAsFailures() {
     assertThat(ids("?include_partial=true"))
         .containsExactly(
-            "seven-failures", "mostly-partial", "recent-burst", "four-failures", "recovered");
+            "seven-failures",
+            "mostly-partial",
+            "recent-burst",
+            "recent-partials",
+            "four-failures",
+            "recovered");
     assertThat(ids("?include_partial=true&consecutive=true"))
-        .containsExactly("seven-failures", "mostly-partial", "recent-burst", "four-failures");
+        .containsExactly(
+            "seven-failures", "mostly-partial", "recent-burst", "recent-partials", "four-failures");
   }
 
   @Test
   void sinceCountsOnlyLaterFailures() {
     String since = Instant.now().minus(Duration.ofDays(3)).toString();
     assertThat(ids("?since=" + since)).containsExactly("recent-burst");
+    assertThat(ids("?include_partial=true&since=" + since))
+        .containsExactly("recent-burst", "recent-partials");
+    assertThat(ids("?threshold=1&since=" + since))
+        .containsExactly("recent-burst", "recent-partials");
   }
 
   @Test
@@ -124,8 +140,9 @@ class RepeatedFailuresTest {
             "four-failures",
             "recovered",
             "three-failures",
-            "mostly-partial");
-    assertThat(pages.count()).isEqualTo(3);
+            "mostly-partial",
+            "recent-partials");
+    assertThat(pages.count()).isEqualTo(4);
   }
 
   @Test

@@ -59,7 +59,7 @@ class BatchTest {
     assertThat(results)
         .extracting(n -> n.get("outcome").asText())
         .containsExactly("created", "invalid", "duplicate", "created", "invalid");
-    assertThat(results.get(2).at("/event/event_id").asText()).isEqualTo(known.toString());
+    assertThat(results.get(2).at("/event_id").asText()).isEqualTo(known.toString());
     assertThat(results.get(1).get("errors"))
         .extracting(e -> e.get("field").asText())
         .contains("events[1].total_errors", "events[1].timestamp");
