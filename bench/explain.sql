@@ -14,10 +14,17 @@ EXPLAIN (ANALYZE, BUFFERS) SELECT :columns FROM sync_events WHERE device_id = :'
 
 \echo '### repeated-failures, default (failed_count > 3)'
 EXPLAIN (ANALYZE, BUFFERS) SELECT :summary, d.failed_count AS failures FROM devices d
-  WHERE d.failed_count > 3 ORDER BY d.failed_count DESC, d.device_id LIMIT 51;
+  WHERE d.failed_count > 0 AND d.failed_count > 3 ORDER BY d.failed_count DESC, d.device_id LIMIT 51;
 SELECT string_agg(quote_literal(device_id), ',') AS ids FROM (SELECT device_id FROM devices d
   WHERE d.failed_count > 3 ORDER BY d.failed_count DESC, d.device_id LIMIT 51) x \gset
-\echo '### repeated-failures, default: 5 newest failures of each listed device'
+\echo '### repeated-failures, default: 5 newest failures of each listed device (as the server runs it: enable_sort off)'
+BEGIN;
+SET LOCAL enable_sort = off;
+EXPLAIN (ANALYZE, BUFFERS) SELECT r.* FROM unnest(ARRAY[:ids]::text[]) AS d(device_id)
+  CROSS JOIN LATERAL (SELECT :columns FROM sync_events e WHERE e.device_id = d.device_id
+  AND e.status <> 'success' AND e.status = 'failed' ORDER BY e.occurred_at DESC LIMIT 5) r;
+COMMIT;
+\echo '### the same with the planner default (sort): for comparison'
 EXPLAIN (ANALYZE, BUFFERS) SELECT r.* FROM unnest(ARRAY[:ids]::text[]) AS d(device_id)
   CROSS JOIN LATERAL (SELECT :columns FROM sync_events e WHERE e.device_id = d.device_id
   AND e.status <> 'success' AND e.status = 'failed' ORDER BY e.occurred_at DESC LIMIT 5) r;
@@ -34,13 +41,13 @@ EXPLAIN (ANALYZE, BUFFERS) SELECT :summary, (d.failed_count + d.partial_count) A
 \echo '### repeated-failures, since=' :'since'
 EXPLAIN (ANALYZE, BUFFERS) SELECT :summary, f.n AS failures
   FROM (SELECT e.device_id, count(*) AS n FROM sync_events e WHERE e.status = 'failed'
-        AND e.occurred_at > :'since'::timestamptz GROUP BY e.device_id) f
-  JOIN devices d ON d.device_id = f.device_id
-  WHERE f.n > 3 ORDER BY f.n DESC, d.device_id LIMIT 51;
+        AND e.occurred_at > :'since'::timestamptz GROUP BY e.device_id
+        HAVING count(*) > 3 ORDER BY count(*) DESC, e.device_id LIMIT 51) f
+  JOIN devices d ON d.device_id = f.device_id ORDER BY f.n DESC, d.device_id;
 
 \echo '### repeated-failures, since=' :'since_all' '(the whole day: every failed event)'
 EXPLAIN (ANALYZE, BUFFERS) SELECT :summary, f.n AS failures
   FROM (SELECT e.device_id, count(*) AS n FROM sync_events e WHERE e.status = 'failed'
-        AND e.occurred_at > :'since_all'::timestamptz GROUP BY e.device_id) f
-  JOIN devices d ON d.device_id = f.device_id
-  WHERE f.n > 3 ORDER BY f.n DESC, d.device_id LIMIT 51;
+        AND e.occurred_at > :'since_all'::timestamptz GROUP BY e.device_id
+        HAVING count(*) > 3 ORDER BY count(*) DESC, e.device_id LIMIT 51) f
+  JOIN devices d ON d.device_id = f.device_id ORDER BY f.n DESC, d.device_id;
