@@ -31,19 +31,22 @@ public final class EventStore {
       "event_id, device_id, occurred_at, received_at, status, total_files_synced, total_errors,"
           + " internet_speed, duration_ms, bytes_synced, error_message, app_version";
 
-  private static final String LOCK_DEVICES =
+  /**
+   * One round trip: lock (and create) the batch's devices in device-id order, claim the
+   * device-chosen event ids, and insert the events not seen before. Which of the two happens first
+   * within the statement does not matter: each transaction counts only its own events, against
+   * device state read under the lock, and recounts only in a later statement.
+   */
+  private static final String LOCK_AND_INSERT =
       """
-      INSERT INTO devices (device_id, first_seen_at, last_seen_at)
-      SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
-      ON CONFLICT (device_id) DO UPDATE
-        SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
-      RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
-                xmax = 0 AS created
-      """;
-
-  private static final String INSERT_EVENTS =
-      """
-      WITH input AS (
+      WITH locked AS (
+        INSERT INTO devices (device_id, first_seen_at, last_seen_at)
+        SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
+        ON CONFLICT (device_id) DO UPDATE
+          SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
+        RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
+                  xmax = 0 AS created
+      ), input AS (
         SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[],
                              ?::int4[], ?::int4[], ?::float8[], ?::int8[], ?::int8[], ?::text[],
                              ?::text[], ?::bool[])
@@ -55,15 +58,22 @@ public final class EventStore {
         SELECT event_id, device_id, occurred_at, received_at FROM input WHERE client_key
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id
+      ), inserted AS (
+        INSERT INTO sync_events (event_id, device_id, occurred_at, received_at, status,
+                                 total_files_synced, total_errors, internet_speed, duration_ms,
+                                 bytes_synced, error_message, app_version)
+        SELECT event_id, device_id, occurred_at, received_at, status, total_files_synced,
+               total_errors, internet_speed, duration_ms, bytes_synced, error_message,
+               app_version
+        FROM input
+        WHERE NOT client_key OR event_id IN (SELECT event_id FROM claimed)
+        RETURNING event_id
       )
-      INSERT INTO sync_events (event_id, device_id, occurred_at, received_at, status,
-                               total_files_synced, total_errors, internet_speed, duration_ms,
-                               bytes_synced, error_message, app_version)
-      SELECT event_id, device_id, occurred_at, received_at, status, total_files_synced,
-             total_errors, internet_speed, duration_ms, bytes_synced, error_message, app_version
-      FROM input
-      WHERE NOT client_key OR event_id IN (SELECT event_id FROM claimed)
-      RETURNING event_id
+      SELECT device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
+             created, NULL::uuid AS event_id
+      FROM locked
+      UNION ALL
+      SELECT NULL, NULL, NULL, NULL, NULL, NULL, event_id FROM inserted
       """;
 
   private static final String LOAD_ORIGINALS =
@@ -190,8 +200,8 @@ public final class EventStore {
   }
 
   private List<IngestOutcome> ingest(Connection c, Plan plan) throws SQLException {
-    Map<String, DeviceDelta> deltas = lockDevices(c, plan);
-    Set<UUID> inserted = insertEvents(c, plan);
+    Map<String, DeviceDelta> deltas = new HashMap<>();
+    Set<UUID> inserted = lockAndInsert(c, plan, deltas);
     Map<UUID, StoredEvent> originals = new HashMap<>();
     List<UUID> replayed = new ArrayList<>();
     for (StoredEvent row : plan.rows) {
@@ -209,26 +219,9 @@ public final class EventStore {
     return plan.outcomes(inserted, originals);
   }
 
-  private Map<String, DeviceDelta> lockDevices(Connection c, Plan plan) throws SQLException {
-    Map<String, DeviceDelta> deltas = new HashMap<>();
-    try (PreparedStatement ps = c.prepareStatement(LOCK_DEVICES)) {
-      ps.setString(1, plan.firstReceived.toString());
-      ps.setString(2, plan.lastReceived.toString());
-      ps.setArray(3, c.createArrayOf("text", plan.deviceIds.toArray()));
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          String id = rs.getString(1);
-          var delta =
-              new DeviceDelta(id, instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5));
-          delta.createdNow = rs.getBoolean(6);
-          deltas.put(id, delta);
-        }
-      }
-    }
-    return deltas;
-  }
-
-  private Set<UUID> insertEvents(Connection c, Plan plan) throws SQLException {
+  /** Runs {@link #LOCK_AND_INSERT}; fills {@code deltas} and returns the inserted event ids. */
+  private Set<UUID> lockAndInsert(Connection c, Plan plan, Map<String, DeviceDelta> deltas)
+      throws SQLException {
     List<StoredEvent> rows = plan.rows;
     int n = rows.size();
     var ids = new UUID[n];
@@ -260,27 +253,43 @@ public final class EventStore {
       versions[i] = r.appVersion();
     }
     Set<UUID> inserted = new HashSet<>(n * 2);
-    try (PreparedStatement ps = c.prepareStatement(INSERT_EVENTS)) {
-      ps.setArray(1, c.createArrayOf("uuid", ids));
-      ps.setArray(2, c.createArrayOf("text", devices));
-      ps.setArray(3, c.createArrayOf("text", occurred));
-      ps.setArray(4, c.createArrayOf("text", received));
-      ps.setArray(5, c.createArrayOf("text", statuses));
-      ps.setArray(6, c.createArrayOf("int4", files));
-      ps.setArray(7, c.createArrayOf("int4", errors));
-      ps.setArray(8, c.createArrayOf("float8", speeds));
-      ps.setArray(9, c.createArrayOf("int8", durations));
-      ps.setArray(10, c.createArrayOf("int8", bytes));
-      ps.setArray(11, c.createArrayOf("text", messages));
-      ps.setArray(12, c.createArrayOf("text", versions));
-      ps.setArray(13, c.createArrayOf("bool", clientKeys));
+    try (PreparedStatement ps = c.prepareStatement(LOCK_AND_INSERT)) {
+      ps.setString(1, plan.firstReceived.toString());
+      ps.setString(2, plan.lastReceived.toString());
+      ps.setArray(3, c.createArrayOf("text", plan.deviceIds.toArray()));
+      ps.setArray(4, c.createArrayOf("uuid", ids));
+      ps.setArray(5, c.createArrayOf("text", devices));
+      ps.setArray(6, c.createArrayOf("text", occurred));
+      ps.setArray(7, c.createArrayOf("text", received));
+      ps.setArray(8, c.createArrayOf("text", statuses));
+      ps.setArray(9, c.createArrayOf("int4", files));
+      ps.setArray(10, c.createArrayOf("int4", errors));
+      ps.setArray(11, c.createArrayOf("float8", speeds));
+      ps.setArray(12, c.createArrayOf("int8", durations));
+      ps.setArray(13, c.createArrayOf("int8", bytes));
+      ps.setArray(14, c.createArrayOf("text", messages));
+      ps.setArray(15, c.createArrayOf("text", versions));
+      ps.setArray(16, c.createArrayOf("bool", clientKeys));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          inserted.add(rs.getObject(1, UUID.class));
+          UUID eventId = rs.getObject(7, UUID.class);
+          if (eventId != null) {
+            inserted.add(eventId);
+          } else {
+            deltas.put(rs.getString(1), lockedDevice(rs));
+          }
         }
       }
     }
     return inserted;
+  }
+
+  private static DeviceDelta lockedDevice(ResultSet rs) throws SQLException {
+    var delta =
+        new DeviceDelta(
+            rs.getString(1), instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5));
+    delta.createdNow = rs.getBoolean(6);
+    return delta;
   }
 
   private Map<UUID, StoredEvent> loadOriginals(Connection c, List<UUID> ids) throws SQLException {
