@@ -121,6 +121,8 @@ public record Config(
             reader.integer(Setting.MAX_BATCH_EVENTS, 1, 100_000),
             reader.integer(Setting.CLOCK_SKEW_HOURS, 0, 24 * 366));
     config.dbUrl.ifPresent(url -> checkDbUrl(url, problems));
+    checkCredentialsNeedUrl(config, problems);
+    checkUnknownVariables(env, problems);
     if (!problems.isEmpty()) {
       throw new InvalidConfigException(problems);
     }
@@ -150,6 +152,38 @@ public record Config(
     if (!url.startsWith("jdbc:postgresql://")) {
       problems.add(
           "PISYNC_DB_URL must start with jdbc:postgresql:// (got '" + redactUrl(url) + "')");
+    }
+  }
+
+  /** Variables read elsewhere: by the launcher script, by logback. */
+  private static final java.util.Set<String> OTHER_VARIABLES =
+      java.util.Set.of("PISYNC_CONFIG_FILE", "PISYNC_LOG_LEVEL", "PISYNC_JAVA_OPTS");
+
+  private static void checkCredentialsNeedUrl(Config config, List<String> problems) {
+    if (config.embedded() && (config.dbUser.isPresent() || config.dbPassword.isPresent())) {
+      problems.add(
+          "PISYNC_DB_USER/PISYNC_DB_PASSWORD are set but PISYNC_DB_URL is not: set the URL of"
+              + " the external PostgreSQL, or unset them to use the embedded one");
+    }
+  }
+
+  /** A misspelt variable would otherwise be ignored silently and its default used. */
+  private static void checkUnknownVariables(Map<String, String> env, List<String> problems) {
+    for (String name : env.keySet()) {
+      if (!name.startsWith("PISYNC_") || OTHER_VARIABLES.contains(name)) {
+        continue;
+      }
+      boolean known =
+          java.util.Arrays.stream(Setting.values()).anyMatch(s -> s.envName().equals(name));
+      if (!known) {
+        problems.add(
+            "unknown setting "
+                + name
+                + " (known: "
+                + String.join(
+                    ", ", java.util.Arrays.stream(Setting.values()).map(Setting::envName).toList())
+                + ")");
+      }
     }
   }
 

@@ -71,4 +71,19 @@ class ConfigTest {
     assertThatThrownBy(() -> Config.load(Map.of("PISYNC_CONFIG_FILE", "/nonexistent/p.properties")))
         .hasMessageContaining("/nonexistent/p.properties");
   }
+
+  @Test
+  void aMisspeltVariableIsReportedInsteadOfIgnored() {
+    assertThatThrownBy(() -> Config.load(Map.of("PISYNC_PROT", "9000")))
+        .hasMessageContaining("unknown setting PISYNC_PROT")
+        .hasMessageContaining("PISYNC_PORT");
+    Config c = Config.load(Map.of("PISYNC_LOG_LEVEL", "WARN", "PISYNC_JAVA_OPTS", "-Xmx1g"));
+    assertThat(c.port()).isEqualTo(8080);
+  }
+
+  @Test
+  void databaseCredentialsWithoutAUrlAreAProblem() {
+    assertThatThrownBy(() -> Config.load(Map.of("PISYNC_DB_USER", "pisync")))
+        .hasMessageContaining("PISYNC_DB_URL is not");
+  }
 }
