@@ -23,57 +23,31 @@ import javax.sql.DataSource;
 
 /**
  * The SQL of sync events. {@link #ingest} stores a batch in one transaction: lock the devices
- * (creating unknown ones), insert the events not seen before with one multi-row INSERT, and update
- * the devices' counters from the rows actually inserted.
+ * (creating unknown ones), claim the device-chosen event ids, COPY in the events not seen before,
+ * and update the devices' counters from the rows actually inserted.
  */
 public final class EventStore {
   public static final String COLUMNS =
       "event_id, device_id, occurred_at, received_at, status, total_files_synced, total_errors,"
           + " internet_speed, duration_ms, bytes_synced, error_message, app_version";
 
-  /**
-   * One round trip: lock (and create) the batch's devices in device-id order, claim the
-   * device-chosen event ids, and insert the events not seen before. Which of the two happens first
-   * within the statement does not matter: each transaction counts only its own events, against
-   * device state read under the lock, and recounts only in a later statement.
-   */
-  private static final String LOCK_AND_INSERT =
+  private static final String LOCK_DEVICES =
       """
-      WITH locked AS (
-        INSERT INTO devices (device_id, first_seen_at, last_seen_at)
-        SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
-        ON CONFLICT (device_id) DO UPDATE
-          SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
-        RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
-                  xmax = 0 AS created
-      ), input AS (
-        SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[],
-                             ?::int4[], ?::int4[], ?::float8[], ?::int8[], ?::int8[], ?::text[],
-                             ?::text[], ?::bool[])
-          AS t(event_id, device_id, occurred_at, received_at, status, total_files_synced,
-               total_errors, internet_speed, duration_ms, bytes_synced, error_message,
-               app_version, client_key)
-      ), claimed AS (
-        INSERT INTO sync_event_ids (event_id, device_id, occurred_at, received_at)
-        SELECT event_id, device_id, occurred_at, received_at FROM input WHERE client_key
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-      ), inserted AS (
-        INSERT INTO sync_events (event_id, device_id, occurred_at, received_at, status,
-                                 total_files_synced, total_errors, internet_speed, duration_ms,
-                                 bytes_synced, error_message, app_version)
-        SELECT event_id, device_id, occurred_at, received_at, status, total_files_synced,
-               total_errors, internet_speed, duration_ms, bytes_synced, error_message,
-               app_version
-        FROM input
-        WHERE NOT client_key OR event_id IN (SELECT event_id FROM claimed)
-        RETURNING event_id
-      )
-      SELECT device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
-             created, NULL::uuid AS event_id
-      FROM locked
-      UNION ALL
-      SELECT NULL, NULL, NULL, NULL, NULL, NULL, event_id FROM inserted
+      INSERT INTO devices (device_id, first_seen_at, last_seen_at)
+      SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
+      ON CONFLICT (device_id) DO UPDATE
+        SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
+      RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
+                xmax = 0 AS created
+      """;
+
+  /** Device-chosen event ids not seen before; a replay's id is already there and is skipped. */
+  private static final String CLAIM_EVENT_IDS =
+      """
+      INSERT INTO sync_event_ids (event_id, device_id, occurred_at, received_at)
+      SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[])
+      ON CONFLICT (event_id) DO NOTHING
+      RETURNING event_id
       """;
 
   private static final String LOAD_ORIGINALS =
@@ -200,8 +174,8 @@ public final class EventStore {
   }
 
   private List<IngestOutcome> ingest(Connection c, Plan plan) throws SQLException {
-    Map<String, DeviceDelta> deltas = new HashMap<>();
-    Set<UUID> inserted = lockAndInsert(c, plan, deltas);
+    Map<String, DeviceDelta> deltas = lockDevices(c, plan);
+    Set<UUID> inserted = insertNew(c, plan);
     Map<UUID, StoredEvent> originals = new HashMap<>();
     List<UUID> replayed = new ArrayList<>();
     for (StoredEvent row : plan.rows) {
@@ -219,69 +193,66 @@ public final class EventStore {
     return plan.outcomes(inserted, originals);
   }
 
-  /** Runs {@link #LOCK_AND_INSERT}; fills {@code deltas} and returns the inserted event ids. */
-  private Set<UUID> lockAndInsert(Connection c, Plan plan, Map<String, DeviceDelta> deltas)
-      throws SQLException {
-    List<StoredEvent> rows = plan.rows;
-    int n = rows.size();
-    var ids = new UUID[n];
-    var devices = new String[n];
-    var occurred = new String[n];
-    var received = new String[n];
-    var statuses = new String[n];
-    var files = new Integer[n];
-    var errors = new Integer[n];
-    var speeds = new Double[n];
-    var durations = new Long[n];
-    var bytes = new Long[n];
-    var messages = new String[n];
-    var versions = new String[n];
-    var clientKeys = plan.clientKeyed.toArray(new Boolean[0]);
-    for (int i = 0; i < n; i++) {
-      StoredEvent r = rows.get(i);
-      ids[i] = r.eventId();
-      devices[i] = r.deviceId();
-      occurred[i] = r.timestamp().toString();
-      received[i] = r.receivedAt().toString();
-      statuses[i] = r.status().wire();
-      files[i] = r.totalFilesSynced();
-      errors[i] = r.totalErrors();
-      speeds[i] = r.internetSpeed();
-      durations[i] = r.durationMs();
-      bytes[i] = r.bytesSynced();
-      messages[i] = r.errorMessage();
-      versions[i] = r.appVersion();
-    }
-    Set<UUID> inserted = new HashSet<>(n * 2);
-    try (PreparedStatement ps = c.prepareStatement(LOCK_AND_INSERT)) {
+  /**
+   * Locks (and creates) the batch's devices in device-id order and returns the state their counters
+   * will be computed from.
+   */
+  private Map<String, DeviceDelta> lockDevices(Connection c, Plan plan) throws SQLException {
+    Map<String, DeviceDelta> deltas = new HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(LOCK_DEVICES)) {
       ps.setString(1, plan.firstReceived.toString());
       ps.setString(2, plan.lastReceived.toString());
       ps.setArray(3, c.createArrayOf("text", plan.deviceIds.toArray()));
-      ps.setArray(4, c.createArrayOf("uuid", ids));
-      ps.setArray(5, c.createArrayOf("text", devices));
-      ps.setArray(6, c.createArrayOf("text", occurred));
-      ps.setArray(7, c.createArrayOf("text", received));
-      ps.setArray(8, c.createArrayOf("text", statuses));
-      ps.setArray(9, c.createArrayOf("int4", files));
-      ps.setArray(10, c.createArrayOf("int4", errors));
-      ps.setArray(11, c.createArrayOf("float8", speeds));
-      ps.setArray(12, c.createArrayOf("int8", durations));
-      ps.setArray(13, c.createArrayOf("int8", bytes));
-      ps.setArray(14, c.createArrayOf("text", messages));
-      ps.setArray(15, c.createArrayOf("text", versions));
-      ps.setArray(16, c.createArrayOf("bool", clientKeys));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          UUID eventId = rs.getObject(7, UUID.class);
-          if (eventId != null) {
-            inserted.add(eventId);
-          } else {
-            deltas.put(rs.getString(1), lockedDevice(rs));
-          }
+          deltas.put(rs.getString(1), lockedDevice(rs));
         }
       }
     }
+    return deltas;
+  }
+
+  /** Claims the device-chosen ids, then copies in every event that is not a replay. */
+  private Set<UUID> insertNew(Connection c, Plan plan) throws SQLException {
+    Set<UUID> claimed = claimEventIds(c, plan);
+    List<StoredEvent> fresh = new ArrayList<>(plan.rows.size());
+    for (int i = 0; i < plan.rows.size(); i++) {
+      StoredEvent row = plan.rows.get(i);
+      if (!plan.clientKeyed.get(i) || claimed.contains(row.eventId())) {
+        fresh.add(row);
+      }
+    }
+    EventCopy.copy(c, fresh);
+    Set<UUID> inserted = new HashSet<>(fresh.size() * 2);
+    fresh.forEach(e -> inserted.add(e.eventId()));
     return inserted;
+  }
+
+  private Set<UUID> claimEventIds(Connection c, Plan plan) throws SQLException {
+    List<StoredEvent> keyed = new ArrayList<>();
+    for (int i = 0; i < plan.rows.size(); i++) {
+      if (plan.clientKeyed.get(i)) {
+        keyed.add(plan.rows.get(i));
+      }
+    }
+    Set<UUID> claimed = new HashSet<>(keyed.size() * 2);
+    if (keyed.isEmpty()) {
+      return claimed;
+    }
+    try (PreparedStatement ps = c.prepareStatement(CLAIM_EVENT_IDS)) {
+      ps.setArray(1, c.createArrayOf("uuid", keyed.stream().map(StoredEvent::eventId).toArray()));
+      ps.setArray(2, c.createArrayOf("text", keyed.stream().map(StoredEvent::deviceId).toArray()));
+      ps.setArray(
+          3, c.createArrayOf("text", keyed.stream().map(e -> e.timestamp().toString()).toArray()));
+      ps.setArray(
+          4, c.createArrayOf("text", keyed.stream().map(e -> e.receivedAt().toString()).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          claimed.add(rs.getObject(1, UUID.class));
+        }
+      }
+    }
+    return claimed;
   }
 
   private static DeviceDelta lockedDevice(ResultSet rs) throws SQLException {

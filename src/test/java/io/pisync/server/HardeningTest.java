@@ -158,4 +158,22 @@ class HardeningTest {
     e.put("internet_speed", 1e308);
     assertProblem(server.api().post("/api/v1/sync-events", e), 400);
   }
+
+  @Test
+  void textWithTabsNewlinesAndBackslashesIsStoredExactly() {
+    String message = "line one\nline\ttwo \\N not null\r\n\\ end";
+    Map<String, Object> e = new LinkedHashMap<>(event("escape-dev", RECENT, 0, 1));
+    e.put("error_message", message);
+    e.put("app_version", "v\\1\t");
+    assertThat(server.api().post("/api/v1/sync-events", e).status()).isEqualTo(201);
+    Map<String, Object> b = new LinkedHashMap<>(event("escape-dev", RECENT.plusSeconds(1), 0, 1));
+    b.put("error_message", message);
+    server.api().post("/api/v1/sync-events/batch", Map.of("events", List.of(b)));
+
+    var items = server.api().get("/api/v1/devices/escape-dev/sync-events").json().get("items");
+    assertThat(items).hasSize(2);
+    assertThat(items).allMatch(i -> i.get("error_message").asText().equals(message));
+    assertThat(items.get(1).get("app_version").asText()).isEqualTo("v\\1\t");
+    assertThat(items.get(0).get("app_version").isNull()).isTrue();
+  }
 }
