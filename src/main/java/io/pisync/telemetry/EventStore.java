@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -436,25 +435,25 @@ public final class EventStore {
 
     static Plan of(List<Incoming> batch) {
       Plan plan = new Plan(batch.size());
-      Map<UUID, Integer> rowByClientId = new LinkedHashMap<>();
+      Map<UUID, Integer> rowByClientId = new HashMap<>();
       for (int i = 0; i < batch.size(); i++) {
         Incoming in = batch.get(i);
-        SyncEvent e = in.event();
-        plan.noteReceived(in.receivedAt());
-        plan.inputDevice.add(e.deviceId());
-        plan.deviceIds.add(e.deviceId());
-        if (e.hasClientId() && rowByClientId.containsKey(e.eventId())) {
-          plan.rowOfInput[i] = rowByClientId.get(e.eventId());
+        StoredEvent row = in.row();
+        plan.noteReceived(row.receivedAt());
+        plan.inputDevice.add(row.deviceId());
+        plan.deviceIds.add(row.deviceId());
+        Integer first = in.clientKeyed() ? rowByClientId.get(row.eventId()) : null;
+        if (first != null) {
+          plan.rowOfInput[i] = first;
           plan.repeatInBatch[i] = true;
           continue;
         }
-        UUID id = e.hasClientId() ? e.eventId() : UUID.randomUUID();
-        if (e.hasClientId()) {
-          rowByClientId.put(id, plan.rows.size());
+        if (in.clientKeyed()) {
+          rowByClientId.put(row.eventId(), plan.rows.size());
         }
         plan.rowOfInput[i] = plan.rows.size();
-        plan.rows.add(stored(id, in));
-        plan.clientKeyed.add(e.hasClientId());
+        plan.rows.add(row);
+        plan.clientKeyed.add(in.clientKeyed());
       }
       return plan;
     }
@@ -462,23 +461,6 @@ public final class EventStore {
     private void noteReceived(Instant t) {
       if (firstReceived == null || t.isBefore(firstReceived)) firstReceived = t;
       if (lastReceived == null || t.isAfter(lastReceived)) lastReceived = t;
-    }
-
-    private static StoredEvent stored(UUID id, Incoming in) {
-      SyncEvent e = in.event();
-      return new StoredEvent(
-          id,
-          e.deviceId(),
-          e.timestamp(),
-          in.receivedAt(),
-          e.status(),
-          e.totalFilesSynced(),
-          e.totalErrors(),
-          e.internetSpeed(),
-          e.durationMs(),
-          e.bytesSynced(),
-          e.errorMessage(),
-          e.appVersion());
     }
 
     List<IngestOutcome> outcomes(Set<UUID> inserted, Map<UUID, StoredEvent> originals) {

@@ -30,7 +30,7 @@ public final class Ingestion {
 
   /** Returns once the event is committed (or found to be a replay). */
   public IngestOutcome single(SyncEvent event) throws SQLException {
-    var future = writer.submit(new Incoming(event, now()));
+    var future = writer.submit(Incoming.of(event, now()));
     try {
       return refuseConflict(future.get(SINGLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
     } catch (ExecutionException | CompletionException e) {
@@ -67,7 +67,7 @@ public final class Ingestion {
   public List<IngestOutcome> batch(List<SyncEvent> events) throws SQLException {
     var receivedAt = now();
     List<IngestOutcome> outcomes =
-        store.ingest(events.stream().map(e -> new Incoming(e, receivedAt)).toList());
+        store.ingest(events.stream().map(e -> Incoming.of(e, receivedAt)).toList());
     metrics.record(outcomes);
     return outcomes;
   }

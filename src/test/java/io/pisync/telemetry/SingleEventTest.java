@@ -37,7 +37,9 @@ class SingleEventTest {
     assertThat(body.get("status").asText()).isEqualTo("success");
     assertThat(body.get("total_files_synced").asInt()).isEqualTo(43);
     assertThat(body.get("internet_speed").asDouble()).isEqualTo(12.5);
-    assertThat(UUID.fromString(body.get("event_id").asText())).isNotNull();
+    UUID id = UUID.fromString(body.get("event_id").asText());
+    assertThat(id.version()).as("server-chosen ids are time-ordered UUIDv7").isEqualTo(7);
+    assertThat(id.variant()).isEqualTo(2);
     assertThat(body.get("received_at").asText()).isNotBlank();
   }
 
