@@ -229,8 +229,15 @@ public final class DeviceStore {
           recent.computeIfAbsent(e.deviceId(), k -> new ArrayList<>()).add(e);
         }
       }
-    } finally {
       c.commit();
+    } catch (SQLException | RuntimeException e) {
+      try {
+        c.rollback();
+      } catch (SQLException rollback) {
+        e.addSuppressed(rollback);
+      }
+      throw e;
+    } finally {
       c.setAutoCommit(true);
     }
     return recent;

@@ -238,6 +238,8 @@ public final class EventStore {
     if (keyed.isEmpty()) {
       return claimed;
     }
+    // In id order, so two batches sharing ids wait for each other instead of deadlocking.
+    keyed.sort(java.util.Comparator.comparing(StoredEvent::eventId));
     try (PreparedStatement ps = c.prepareStatement(CLAIM_EVENT_IDS)) {
       ps.setArray(1, c.createArrayOf("uuid", keyed.stream().map(StoredEvent::eventId).toArray()));
       ps.setArray(2, c.createArrayOf("text", keyed.stream().map(StoredEvent::deviceId).toArray()));

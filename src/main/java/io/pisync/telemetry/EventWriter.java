@@ -97,14 +97,9 @@ public final class EventWriter implements AutoCloseable {
   }
 
   private void write(List<Pending> batch) {
-    List<Incoming> incoming = batch.stream().map(Pending::incoming).toList();
+    List<IngestOutcome> outcomes;
     try {
-      List<IngestOutcome> outcomes = store.ingest(incoming);
-      batchSizes.record(batch.size());
-      metrics.record(outcomes);
-      for (int i = 0; i < batch.size(); i++) {
-        batch.get(i).result.complete(outcomes.get(i));
-      }
+      outcomes = store.ingest(batch.stream().map(Pending::incoming).toList());
     } catch (SQLException e) {
       if (batch.size() > 1 && isDataError(e)) {
         // One event the database refuses must not fail the others queued with it.
@@ -116,12 +111,25 @@ public final class EventWriter implements AutoCloseable {
         return;
       }
       fail(batch, e);
-    } catch (RuntimeException e) {
+      return;
+    } catch (RuntimeException | Error e) {
+      // Whatever happened, no request may wait forever, and the writer keeps running.
       fail(batch, e);
+      return;
+    }
+    // Committed: answer first, so a failure below can never turn a stored event into an error.
+    for (int i = 0; i < batch.size(); i++) {
+      batch.get(i).result.complete(outcomes.get(i));
+    }
+    try {
+      batchSizes.record(batch.size());
+      metrics.record(outcomes);
+    } catch (RuntimeException e) {
+      log.warn("could not record ingest metrics: {}", e.toString());
     }
   }
 
-  private static void fail(List<Pending> batch, Exception e) {
+  private static void fail(List<Pending> batch, Throwable e) {
     log.warn("group commit of {} events failed: {}", batch.size(), e.toString());
     batch.forEach(p -> p.result.completeExceptionally(e));
   }
@@ -143,5 +151,11 @@ public final class EventWriter implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    // Events that arrived as the writers stopped: answer them (503), never leave them waiting.
+    List<Pending> left = new ArrayList<>();
+    queue.drainTo(left);
+    fail(
+        left,
+        ApiProblem.retryLater(ProblemType.OVERLOADED, "the server is shutting down; retry", 1));
   }
 }

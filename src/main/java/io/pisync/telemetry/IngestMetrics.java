@@ -10,6 +10,7 @@ import java.util.Map;
 public final class IngestMetrics {
   private final Map<SyncStatus, Counter> created = new EnumMap<>(SyncStatus.class);
   private final Counter duplicates;
+  private final Counter conflicts;
 
   public IngestMetrics(MeterRegistry registry) {
     for (SyncStatus status : SyncStatus.values()) {
@@ -24,6 +25,10 @@ public final class IngestMetrics {
         Counter.builder("pisync.events.duplicates")
             .description("events whose event_id was already stored")
             .register(registry);
+    conflicts =
+        Counter.builder("pisync.events.id.conflicts")
+            .description("events refused because their event_id belongs to another device")
+            .register(registry);
   }
 
   public void record(List<IngestOutcome> outcomes) {
@@ -31,7 +36,7 @@ public final class IngestMetrics {
       switch (outcome) {
         case IngestOutcome.Created c -> created.get(c.event().status()).increment();
         case IngestOutcome.Duplicate d -> duplicates.increment();
-        case IngestOutcome.IdConflict c -> duplicates.increment();
+        case IngestOutcome.IdConflict c -> conflicts.increment();
       }
     }
   }

@@ -176,4 +176,22 @@ class HardeningTest {
     assertThat(items.get(1).get("app_version").asText()).isEqualTo("v\\1\t");
     assertThat(items.get(0).get("app_version").isNull()).isTrue();
   }
+
+  @Test
+  void anEmptyMessageStaysEmptyAndAnUnpairedSurrogateIsRefused() {
+    Map<String, Object> e = new LinkedHashMap<>(event("empty-dev", RECENT, 0, 1));
+    e.put("error_message", "");
+    var stored = server.api().post("/api/v1/sync-events", e);
+    assertThat(stored.status()).isEqualTo(201);
+    var item = server.api().get("/api/v1/devices/empty-dev/sync-events").json().at("/items/0");
+    assertThat(item.get("error_message").isTextual()).isTrue();
+    assertThat(item.get("error_message").asText()).isEmpty();
+
+    String lone =
+        Api.json(event("surrogate-dev", RECENT, 0, 1))
+            .replace("}", ",\"app_version\":\"v\\ud800\"}");
+    var refused = server.api().post("/api/v1/sync-events", lone);
+    assertProblem(refused, 400);
+    assertThat(refused.json().at("/errors/0/field").asText()).isEqualTo("app_version");
+  }
 }
