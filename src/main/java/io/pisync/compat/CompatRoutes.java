@@ -2,6 +2,7 @@ package io.pisync.compat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.pisync.device.DeviceStore;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.JsonBody;
 import io.pisync.http.ProblemType;
@@ -27,7 +28,6 @@ public final class CompatRoutes {
   private static final String A = "/api/piSync";
   private static final String B = "/api/sync-event";
   private static final String TOTAL_COUNT = "X-Total-Count";
-  private static final int RECENT_FAILED_EVENTS = 5;
   private static final int HISTORY_DEFAULT_LIMIT = 50; // A's fixed page size
   private static final int HISTORY_MAX_LIMIT = 200;
   private static final int A_FAILURES_DEFAULT_LIMIT = 20; // A's fixed page size
@@ -37,6 +37,7 @@ public final class CompatRoutes {
 
   private final Ingestion ingestion;
   private final CompatStore store;
+  private final DeviceStore devices;
   private final EventParser parser;
   private final ObjectMapper mapper;
   private final InstantSource clock;
@@ -44,11 +45,13 @@ public final class CompatRoutes {
   public CompatRoutes(
       Ingestion ingestion,
       DataSource dataSource,
+      DeviceStore devices,
       EventParser parser,
       ObjectMapper mapper,
       InstantSource clock) {
     this.ingestion = ingestion;
     this.store = new CompatStore(dataSource);
+    this.devices = devices;
     this.parser = parser;
     this.mapper = mapper;
     this.clock = clock;
@@ -124,7 +127,8 @@ public final class CompatRoutes {
     CompatStore.FailureSummary summary = store.failureSummary(request.query());
     List<CompatStore.FailingDevice> page = store.failingDevices(request.query(), request.page());
     List<String> ids = page.stream().map(f -> f.device().deviceId()).toList();
-    var recent = store.recentFailures(ids, request.query().since(), RECENT_FAILED_EVENTS);
+    var failedOnly = new DeviceStore.FailureCriteria(0, request.query().since(), false, false);
+    var recent = devices.newestFailures(ids, failedOnly);
     ctx.json(ContractA.RepeatedFailures.of(summary, page, recent, request));
   }
 

@@ -10,9 +10,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -57,18 +55,6 @@ final class CompatStore {
       """
           .formatted(DEVICE_COLUMNS);
 
-  private static final String RECENT_FAILURES =
-      """
-      SELECT r.device_id, r.occurred_at, r.total_errors, r.error_message
-      FROM unnest(?::text[]) AS d(device_id) CROSS JOIN LATERAL (
-        SELECT e.device_id, e.occurred_at, e.event_id, e.total_errors, e.error_message
-        FROM sync_events e
-        WHERE e.device_id = d.device_id AND e.status <> 'success' AND e.status = 'failed'
-          AND e.occurred_at > ?::timestamptz
-        ORDER BY e.occurred_at DESC, e.event_id DESC LIMIT ?) r
-      ORDER BY r.device_id, r.occurred_at DESC, r.event_id DESC
-      """;
-
   private final DataSource dataSource;
 
   CompatStore(DataSource dataSource) {
@@ -109,9 +95,6 @@ final class CompatStore {
 
   /** Over all devices that match, not one page. */
   record FailureSummary(long devices, double avgConsecutiveFailures, int maxConsecutiveFailures) {}
-
-  /** A failed sync, as the repeated-failures answer lists it. */
-  record FailedEvent(Instant timestamp, int totalErrors, String errorMessage) {}
 
   Optional<Device> device(String deviceId) throws SQLException {
     try (Connection c = dataSource.getConnection();
@@ -175,28 +158,6 @@ final class CompatStore {
         return new FailureSummary(rs.getLong(1), rs.getDouble(2), rs.getInt(3));
       }
     }
-  }
-
-  /** Up to {@code perDevice} failed events of each device after {@code since}, newest first. */
-  Map<String, List<FailedEvent>> recentFailures(
-      List<String> deviceIds, Optional<Instant> since, int perDevice) throws SQLException {
-    Map<String, List<FailedEvent>> recent = new HashMap<>();
-    if (deviceIds.isEmpty()) {
-      return recent;
-    }
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(RECENT_FAILURES)) {
-      ps.setArray(1, c.createArrayOf("text", deviceIds.toArray()));
-      ps.setString(2, since.map(Instant::toString).orElse("-infinity"));
-      ps.setInt(3, perDevice);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          var event = new FailedEvent(instant(rs, 2), rs.getInt(3), rs.getString(4));
-          recent.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(event);
-        }
-      }
-    }
-    return recent;
   }
 
   private static Device device(ResultSet rs) throws SQLException {

@@ -148,7 +148,7 @@ final class ContractA {
   }
 
   record FailedEvent(String timestamp, int totalErrors, String errorDetails) {
-    static FailedEvent of(CompatStore.FailedEvent e) {
+    static FailedEvent of(StoredEvent e) {
       return new FailedEvent(time(e.timestamp()), e.totalErrors(), e.errorMessage());
     }
   }
@@ -163,7 +163,7 @@ final class ContractA {
       String failureRate,
       List<FailedEvent> recentFailedEvents) {
 
-    static ProblemDevice of(CompatStore.Device d, List<CompatStore.FailedEvent> recent) {
+    static ProblemDevice of(CompatStore.Device d, List<StoredEvent> recent) {
       return new ProblemDevice(
           d.deviceId(),
           null,
@@ -187,7 +187,7 @@ final class ContractA {
     static RepeatedFailures of(
         CompatStore.FailureSummary summary,
         List<CompatStore.FailingDevice> page,
-        Map<String, List<CompatStore.FailedEvent>> recent,
+        Map<String, List<StoredEvent>> recent,
         FailureRequest request) {
       List<ProblemDevice> devices =
           page.stream()

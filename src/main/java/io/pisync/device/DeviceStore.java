@@ -145,7 +145,8 @@ public final class DeviceStore {
           }
         }
       }
-      Map<String, List<StoredEvent>> recent = recentFailures(c, devices, criteria);
+      Map<String, List<StoredEvent>> recent =
+          newestFailures(c, devices.stream().map(DeviceSummary::deviceId).toList(), criteria);
       return devices.stream()
           .map(d ->
               new FailingDevice(
@@ -202,10 +203,21 @@ public final class DeviceStore {
         + " LIMIT ?";
   }
 
-  private Map<String, List<StoredEvent>> recentFailures(
-      Connection c, List<DeviceSummary> devices, FailureCriteria criteria) throws SQLException {
+  /**
+   * The 5 newest failures of each device (failed, and partial too with {@code include_partial}),
+   * after {@code since} when given; newest first.
+   */
+  public Map<String, List<StoredEvent>> newestFailures(
+      List<String> deviceIds, FailureCriteria criteria) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      return newestFailures(c, deviceIds, criteria);
+    }
+  }
+
+  private Map<String, List<StoredEvent>> newestFailures(
+      Connection c, List<String> deviceIds, FailureCriteria criteria) throws SQLException {
     Map<String, List<StoredEvent>> recent = new HashMap<>();
-    if (devices.isEmpty()) {
+    if (deviceIds.isEmpty()) {
       return recent;
     }
     String sql =
@@ -218,8 +230,7 @@ public final class DeviceStore {
     c.setAutoCommit(false);
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       mergeNewestFirst(c);
-      ps.setArray(
-          1, c.createArrayOf("text", devices.stream().map(DeviceSummary::deviceId).toArray()));
+      ps.setArray(1, c.createArrayOf("text", deviceIds.toArray()));
       if (criteria.since().isPresent()) {
         ps.setTimestamp(2, Timestamp.from(criteria.since().get()));
       }

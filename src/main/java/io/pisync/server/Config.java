@@ -129,25 +129,6 @@ public record Config(
     return config;
   }
 
-  /** The same configuration with another HTTP port (tests and benchmarks pick free ports). */
-  public Config withPort(int newPort) {
-    return new Config(
-        host,
-        newPort,
-        dataDir,
-        dbUrl,
-        dbUser,
-        dbPassword,
-        embeddedDbPort,
-        dbPoolSize,
-        maxBodyBytes,
-        writerQueueCapacity,
-        writerMaxBatch,
-        writerThreads,
-        maxBatchEvents,
-        clockSkewHours);
-  }
-
   private static void checkDbUrl(String url, List<String> problems) {
     if (!url.startsWith("jdbc:postgresql://")) {
       problems.add(

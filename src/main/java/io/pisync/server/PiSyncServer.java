@@ -95,6 +95,7 @@ public final class PiSyncServer implements AutoCloseable {
       new CompatRoutes(
               ingestion,
               database.dataSource(),
+              devices,
               new EventParser(EventParser.Mode.FIELD, clock, skew),
               mapper,
               clock)
