@@ -2,6 +2,7 @@ package io.pisync.compat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.pisync.auth.Access;
 import io.pisync.device.DeviceStore;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.JsonBody;
@@ -59,12 +60,12 @@ public final class CompatRoutes {
 
   public void register(Routes routes) {
     routes
-        .post(A + "/sync-event", this::reportA)
-        .get(A + "/device/{id}/sync-history", this::historyA)
-        .get(A + "/devices/repeated-failures", this::repeatedFailuresA)
-        .post(B, this::reportB)
-        .get(B + "/device/{id}/sync-history", this::historyB)
-        .get(B + "/devices/repeated-failures", this::repeatedFailuresB);
+        .post(A + "/sync-event", Access.DEVICE, this::reportA)
+        .get(A + "/device/{id}/sync-history", Access.DEVICE_OR_VIEWER, this::historyA)
+        .get(A + "/devices/repeated-failures", Access.VIEWER, this::repeatedFailuresA)
+        .post(B, Access.DEVICE, this::reportB)
+        .get(B + "/device/{id}/sync-history", Access.DEVICE_OR_VIEWER, this::historyB)
+        .get(B + "/devices/repeated-failures", Access.VIEWER, this::repeatedFailuresB);
   }
 
   private void reportA(Context ctx) throws SQLException {

@@ -1,6 +1,7 @@
 package io.pisync.device;
 
 import io.javalin.http.Context;
+import io.pisync.auth.Access;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.Cursor;
 import io.pisync.http.FieldError;
@@ -33,10 +34,10 @@ public final class DeviceRoutes {
 
   public void register(Routes routes) {
     routes
-        .get("/api/v1/devices", this::list)
-        .get("/api/v1/devices/repeated-failures", this::repeatedFailures)
-        .get("/api/v1/devices/{device_id}", this::device)
-        .get("/api/v1/stats", ctx -> ctx.json(store.stats()));
+        .get("/api/v1/devices", Access.VIEWER, this::list)
+        .get("/api/v1/devices/repeated-failures", Access.VIEWER, this::repeatedFailures)
+        .get("/api/v1/devices/{device_id}", Access.DEVICE_OR_VIEWER, this::device)
+        .get("/api/v1/stats", Access.VIEWER, ctx -> ctx.json(store.stats()));
   }
 
   private void device(Context ctx) throws SQLException {

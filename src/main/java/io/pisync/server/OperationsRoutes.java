@@ -2,6 +2,7 @@ package io.pisync.server;
 
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pisync.auth.Access;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
 import io.pisync.http.Routes;
@@ -32,12 +33,12 @@ final class OperationsRoutes {
 
   void register(Routes routes) {
     routes
-        .get("/health/live", ctx -> ctx.json(Map.of("status", "up")))
-        .get("/health/ready", this::ready)
-        .get("/metrics", this::metrics)
-        .get("/openapi.json", ctx -> serve(ctx, "openapi.json", "application/json"))
-        .get("/docs", ctx -> serve(ctx, "docs.html", "text/html; charset=utf-8"))
-        .get("/docs/assets/{file}", this::asset);
+        .get("/health/live", Access.PUBLIC, ctx -> ctx.json(Map.of("status", "up")))
+        .get("/health/ready", Access.PUBLIC, this::ready)
+        .get("/metrics", Access.METRICS, this::metrics)
+        .get("/openapi.json", Access.PUBLIC, ctx -> serve(ctx, "openapi.json", "application/json"))
+        .get("/docs", Access.PUBLIC, ctx -> serve(ctx, "docs.html", "text/html; charset=utf-8"))
+        .get("/docs/assets/{file}", Access.PUBLIC, this::asset);
   }
 
   private void ready(Context ctx) {

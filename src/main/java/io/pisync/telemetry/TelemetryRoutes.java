@@ -3,6 +3,7 @@ package io.pisync.telemetry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.pisync.auth.Access;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.Cursor;
 import io.pisync.http.FieldError;
@@ -51,9 +52,9 @@ public final class TelemetryRoutes {
 
   public void register(Routes routes) {
     routes
-        .post("/api/v1/sync-events", this::report)
-        .post("/api/v1/sync-events/batch", this::reportBatch)
-        .get("/api/v1/devices/{device_id}/sync-events", this::history);
+        .post("/api/v1/sync-events", Access.DEVICE_OR_ADMIN, this::report)
+        .post("/api/v1/sync-events/batch", Access.DEVICE_OR_ADMIN, this::reportBatch)
+        .get("/api/v1/devices/{device_id}/sync-events", Access.DEVICE_OR_VIEWER, this::history);
   }
 
   private void report(Context ctx) throws SQLException {
