@@ -2,7 +2,9 @@ package io.pisync.auth;
 
 /** Who may call a route. Every route declares one; the server checks it before the handler. */
 public enum Access {
-  /** Anyone, without credentials (health probes, docs, login). */
+  /** Anyone, without credentials and without rate limits: health probes. */
+  PROBE,
+  /** Anyone, without credentials (docs, login); rate-limited per client address. */
   PUBLIC,
   /** A device with its own key. Handlers restrict it to its own data with {@link Principal}. */
   DEVICE,

@@ -1,6 +1,8 @@
 package io.pisync.auth;
 
 import io.javalin.http.Context;
+import io.pisync.http.ApiProblem;
+import io.pisync.http.ProblemType;
 
 /** Who is calling: a device with its key, or a signed-in person. Set before every handler. */
 public sealed interface Principal {
@@ -14,6 +16,22 @@ public sealed interface Principal {
 
   /** Nobody authenticated (public routes only). */
   record Anonymous() implements Principal {}
+
+  /**
+   * Stops a device acting for another one: 403 when the caller is a device other than {@code
+   * deviceId}. People pass (their role was checked before the handler).
+   */
+  static void requireSelf(Context ctx, String deviceId) {
+    if (of(ctx) instanceof Device device && !device.deviceId().equals(deviceId)) {
+      throw new ApiProblem(
+          ProblemType.FORBIDDEN,
+          "the key of device '"
+              + device.deviceId()
+              + "' may not act for device '"
+              + deviceId
+              + "'");
+    }
+  }
 
   static Principal of(Context ctx) {
     Principal principal = ctx.attribute(ATTRIBUTE);

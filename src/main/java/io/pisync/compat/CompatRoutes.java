@@ -3,6 +3,7 @@ package io.pisync.compat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
 import io.pisync.auth.Access;
+import io.pisync.auth.Principal;
 import io.pisync.device.DeviceStore;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.JsonBody;
@@ -80,7 +81,10 @@ public final class CompatRoutes {
 
   private IngestOutcome ingest(Context ctx) throws SQLException {
     return switch (parser.parse(JsonBody.read(ctx, mapper))) {
-      case EventParser.Parsed.Valid v -> ingestion.single(v.event());
+      case EventParser.Parsed.Valid v -> {
+        Principal.requireSelf(ctx, v.event().deviceId());
+        yield ingestion.single(v.event());
+      }
       case EventParser.Parsed.Invalid i -> throw ApiProblem.invalid(i.errors());
     };
   }

@@ -3,6 +3,7 @@ package io.pisync.server;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,7 +33,34 @@ public record Config(
     int writerMaxBatch,
     int writerThreads,
     int maxBatchEvents,
-    int clockSkewHours) {
+    int clockSkewHours,
+    Security security) {
+
+  /** Credentials, tokens, rate limits and HTTP hardening. */
+  public record Security(
+      Optional<String> adminPassword,
+      Optional<String> jwtSecret,
+      Duration accessTokenTtl,
+      Duration refreshTokenTtl,
+      Duration keyGracePeriod,
+      Optional<String> enrolmentToken,
+      Optional<String> metricsToken,
+      int deviceRequestsPerMinute,
+      int accountRequestsPerMinute,
+      int addressRequestsPerMinute,
+      boolean sharedRateLimits,
+      int loginMaxFailures,
+      int loginAddressMaxFailures,
+      Duration loginLockDuration,
+      Duration loginFailureDelay,
+      List<String> corsOrigins,
+      Duration idleTimeout,
+      int jsonMaxDepth,
+      int jsonMaxTokens) {
+    public Security {
+      corsOrigins = List.copyOf(corsOrigins);
+    }
+  }
 
   /** Every setting PiSync reads, with its default ({@code null}: none). */
   public enum Setting {
@@ -49,7 +77,26 @@ public record Config(
     WRITER_MAX_BATCH("1000", "most events the writer commits in one transaction"),
     WRITER_THREADS("1", "group-commit writer threads (each with its own transaction)"),
     MAX_BATCH_EVENTS("1000", "most events in one batch upload"),
-    CLOCK_SKEW_HOURS("24", "how far ahead of server time a device timestamp may be");
+    CLOCK_SKEW_HOURS("24", "how far ahead of server time a device timestamp may be"),
+    ADMIN_PASSWORD(null, "password of the first admin account; unset: random, printed once"),
+    JWT_SECRET(null, "base64 key (32+ bytes) signing access tokens; unset: kept in DATA_DIR"),
+    ACCESS_TOKEN_MINUTES("15", "lifetime of an access token"),
+    REFRESH_TOKEN_DAYS("30", "lifetime of a refresh token"),
+    KEY_GRACE_HOURS("24", "how long a device's old key still works after rotation"),
+    ENROLMENT_TOKEN(null, "fleet token devices present to enrol themselves; unset: off"),
+    METRICS_TOKEN(null, "bearer token /metrics requires; unset: open"),
+    RATE_DEVICE_PER_MINUTE("600", "requests per minute per device key"),
+    RATE_ACCOUNT_PER_MINUTE("600", "requests per minute per signed-in account"),
+    RATE_ADDRESS_PER_MINUTE("60", "requests per minute per address without credentials"),
+    RATE_LIMITS_SHARED("false", "keep rate limits in PostgreSQL, shared by all instances"),
+    LOGIN_MAX_FAILURES("5", "failed sign-ins that lock an account"),
+    LOGIN_ADDRESS_MAX_FAILURES("20", "failed sign-ins that lock a client address"),
+    LOGIN_LOCK_MINUTES("15", "how long a lock lasts"),
+    LOGIN_FAILURE_DELAY_MS("250", "extra delay per recent failed sign-in (at most 8 of them)"),
+    CORS_ORIGINS("", "comma-separated origins allowed by CORS; empty: none"),
+    IDLE_TIMEOUT_SECONDS("30", "connections idle this long are closed"),
+    JSON_MAX_DEPTH("32", "deepest JSON nesting accepted"),
+    JSON_MAX_TOKENS("200000", "most JSON tokens (fields, values) in one body");
 
     final String defaultValue;
     final String description;
@@ -119,7 +166,8 @@ public record Config(
             reader.integer(Setting.WRITER_MAX_BATCH, 1, 100_000),
             reader.integer(Setting.WRITER_THREADS, 1, 64),
             reader.integer(Setting.MAX_BATCH_EVENTS, 1, 100_000),
-            reader.integer(Setting.CLOCK_SKEW_HOURS, 0, 24 * 366));
+            reader.integer(Setting.CLOCK_SKEW_HOURS, 0, 24 * 366),
+            security(reader));
     config.dbUrl.ifPresent(url -> checkDbUrl(url, problems));
     checkCredentialsNeedUrl(config, problems);
     checkUnknownVariables(env, problems);
@@ -127,6 +175,29 @@ public record Config(
       throw new InvalidConfigException(problems);
     }
     return config;
+  }
+
+  private static Security security(Reader reader) {
+    return new Security(
+        reader.optional(Setting.ADMIN_PASSWORD),
+        reader.secret(Setting.JWT_SECRET),
+        Duration.ofMinutes(reader.integer(Setting.ACCESS_TOKEN_MINUTES, 1, 24 * 60)),
+        Duration.ofDays(reader.integer(Setting.REFRESH_TOKEN_DAYS, 1, 366)),
+        Duration.ofHours(reader.integer(Setting.KEY_GRACE_HOURS, 0, 24 * 90)),
+        reader.optional(Setting.ENROLMENT_TOKEN),
+        reader.optional(Setting.METRICS_TOKEN),
+        reader.integer(Setting.RATE_DEVICE_PER_MINUTE, 1, 10_000_000),
+        reader.integer(Setting.RATE_ACCOUNT_PER_MINUTE, 1, 10_000_000),
+        reader.integer(Setting.RATE_ADDRESS_PER_MINUTE, 1, 10_000_000),
+        reader.bool(Setting.RATE_LIMITS_SHARED),
+        reader.integer(Setting.LOGIN_MAX_FAILURES, 1, 1000),
+        reader.integer(Setting.LOGIN_ADDRESS_MAX_FAILURES, 1, 100_000),
+        Duration.ofMinutes(reader.integer(Setting.LOGIN_LOCK_MINUTES, 1, 24 * 60)),
+        Duration.ofMillis(reader.integer(Setting.LOGIN_FAILURE_DELAY_MS, 0, 10_000)),
+        reader.list(Setting.CORS_ORIGINS),
+        Duration.ofSeconds(reader.integer(Setting.IDLE_TIMEOUT_SECONDS, 1, 3600)),
+        reader.integer(Setting.JSON_MAX_DEPTH, 2, 1000),
+        reader.integer(Setting.JSON_MAX_TOKENS, 100, 100_000_000));
   }
 
   private static void checkDbUrl(String url, List<String> problems) {
@@ -216,6 +287,42 @@ public record Config(
 
     Optional<String> optional(Setting s) {
       return Optional.ofNullable(raw.get(s));
+    }
+
+    /** A base64 key of at least 32 bytes; the value itself never appears in a message. */
+    Optional<String> secret(Setting s) {
+      Optional<String> value = optional(s);
+      value.ifPresent(text -> {
+        try {
+          if (java.util.Base64.getDecoder().decode(text).length < 32) {
+            problems.add(s.envName() + " must decode to at least 32 bytes");
+          }
+        } catch (IllegalArgumentException e) {
+          problems.add(s.envName() + " must be base64 (e.g. openssl rand -base64 32)");
+        }
+      });
+      return value;
+    }
+
+    boolean bool(Setting s) {
+      String value = raw.get(s);
+      return switch (value.toLowerCase(Locale.ROOT)) {
+        case "true", "yes", "on", "1" -> true;
+        case "false", "no", "off", "0" -> false;
+        default -> {
+          problems.add(s.envName() + " must be true or false (got '" + value + "')");
+          yield false;
+        }
+      };
+    }
+
+    List<String> list(Setting s) {
+      String value = raw.get(s);
+      if (value == null) return List.of();
+      return java.util.Arrays.stream(value.split(","))
+          .map(String::strip)
+          .filter(v -> !v.isEmpty())
+          .toList();
     }
 
     int integer(Setting s, int min, int max) {

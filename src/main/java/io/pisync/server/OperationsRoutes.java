@@ -33,12 +33,46 @@ final class OperationsRoutes {
 
   void register(Routes routes) {
     routes
-        .get("/health/live", Access.PUBLIC, ctx -> ctx.json(Map.of("status", "up")))
-        .get("/health/ready", Access.PUBLIC, this::ready)
+        .get("/health/live", Access.PROBE, ctx -> ctx.json(Map.of("status", "up")))
+        .get("/health/ready", Access.PROBE, this::ready)
         .get("/metrics", Access.METRICS, this::metrics)
         .get("/openapi.json", Access.PUBLIC, ctx -> serve(ctx, "openapi.json", "application/json"))
-        .get("/docs", Access.PUBLIC, ctx -> serve(ctx, "docs.html", "text/html; charset=utf-8"))
+        .get("/docs", Access.PUBLIC, this::docs)
         .get("/docs/assets/{file}", Access.PUBLIC, this::asset);
+  }
+
+  /** The page's one inline script is allowed by its digest; nothing else inline runs. */
+  private static final String DOCS_POLICY = docsPolicy();
+
+  private static String docsPolicy() {
+    String page = new String(read("docs.html"), java.nio.charset.StandardCharsets.UTF_8);
+    int start = page.indexOf("<script>") + "<script>".length();
+    String script = page.substring(start, page.indexOf("</script>", start));
+    try {
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(script.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "default-src 'self'; script-src 'self' 'sha256-"
+          + java.util.Base64.getEncoder().encodeToString(digest)
+          + "'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+          + " frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void docs(Context ctx) {
+    ctx.header("Content-Security-Policy", DOCS_POLICY);
+    serve(ctx, "docs.html", "text/html; charset=utf-8");
+  }
+
+  private static byte[] read(String resource) {
+    try (InputStream in = OperationsRoutes.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) throw new IllegalStateException("missing resource " + resource);
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + resource, e);
+    }
   }
 
   private void ready(Context ctx) {
@@ -60,6 +94,7 @@ final class OperationsRoutes {
       throw new ApiProblem(ProblemType.NOT_FOUND, "no asset " + file);
     }
     String extension = file.substring(file.lastIndexOf('.') + 1);
+    ctx.header("Cache-Control", "public, max-age=86400");
     serve(ctx, SWAGGER_UI + file, TYPES.getOrDefault(extension, "application/octet-stream"));
   }
 

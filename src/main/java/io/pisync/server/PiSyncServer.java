@@ -1,11 +1,13 @@
 package io.pisync.server;
 
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
+import io.javalin.plugin.bundled.CorsPlugin;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -14,6 +16,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pisync.auth.Guard;
 import io.pisync.compat.CompatRoutes;
 import io.pisync.device.DeviceRoutes;
 import io.pisync.device.DeviceStore;
@@ -30,6 +33,7 @@ import io.pisync.telemetry.TelemetryRoutes;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +72,15 @@ public final class PiSyncServer implements AutoCloseable {
       partitions.start();
       ObjectMapper mapper = Json.newMapper();
       mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+      mapper
+          .getFactory()
+          .setStreamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(config.security().jsonMaxDepth())
+                  .maxTokenCount(config.security().jsonMaxTokens())
+                  .build());
+      io.pisync.auth.Security security =
+          io.pisync.auth.Security.start(config, database.dataSource(), mapper, clock);
       var store = new EventStore(database.dataSource());
       var ingestMetrics = new IngestMetrics(registry);
       writer =
@@ -83,6 +96,7 @@ public final class PiSyncServer implements AutoCloseable {
       Duration skew = Duration.ofHours(config.clockSkewHours());
 
       var routes = new Routes();
+      security.register(routes);
       new DeviceRoutes(devices).register(routes);
       new TelemetryRoutes(
               ingestion,
@@ -102,8 +116,13 @@ public final class PiSyncServer implements AutoCloseable {
           .register(routes);
       new OperationsRoutes(database, registry).register(routes);
 
-      Javalin app = createApp(config, mapper, registry, routes);
+      Javalin app = createApp(config, mapper, registry, routes, security.guard());
       app.start(config.host(), config.port());
+      for (var connector : app.jettyServer().server().getConnectors()) {
+        if (connector instanceof org.eclipse.jetty.server.AbstractConnector c) {
+          c.setIdleTimeout(config.security().idleTimeout().toMillis());
+        }
+      }
       log.info("PiSync listening on http://{}:{}", config.host(), app.port());
       return new PiSyncServer(database, writer, partitions, app, routes);
     } catch (RuntimeException | SQLException e) {
@@ -124,7 +143,11 @@ public final class PiSyncServer implements AutoCloseable {
   }
 
   private static Javalin createApp(
-      Config config, ObjectMapper mapper, PrometheusMeterRegistry registry, Routes routes) {
+      Config config,
+      ObjectMapper mapper,
+      PrometheusMeterRegistry registry,
+      Routes routes,
+      Guard guard) {
     var problems = new Problems(mapper);
     var accessLog = new AccessLog(registry);
     return Javalin.create(cfg -> {
@@ -138,14 +161,34 @@ public final class PiSyncServer implements AutoCloseable {
         server.setStopTimeout(5_000);
         server.setErrorHandler(new JettyProblemHandler());
       });
+      cfg.jetty.modifyHttpConfiguration(http -> {
+        http.setSendServerVersion(false);
+        http.setIdleTimeout(config.security().idleTimeout().toMillis());
+      });
+      if (!config.security().corsOrigins().isEmpty()) {
+        List<String> origins = config.security().corsOrigins();
+        cfg.registerPlugin(
+            new CorsPlugin(cors ->
+                cors.addRule(rule -> {
+                  rule.allowHost(
+                      origins.getFirst(),
+                      origins.subList(1, origins.size()).toArray(String[]::new));
+                  rule.exposeHeader("RateLimit-Limit");
+                  rule.exposeHeader("RateLimit-Remaining");
+                  rule.exposeHeader("RateLimit-Reset");
+                  rule.exposeHeader("Retry-After");
+                  rule.exposeHeader("X-Request-Id");
+                })));
+      }
       cfg.requestLogger.http(accessLog::log);
       cfg.routes.before(ctx -> {
         RequestIds.assign(ctx);
+        SecurityHeaders.apply(ctx);
         ctx.attribute("maxBodyBytes", config.maxBodyBytes());
       });
       for (Routes.Route route : routes.all()) {
         cfg.routes.addEndpoint(
-            new io.javalin.router.Endpoint(route.method(), route.path(), route.handler()));
+            new io.javalin.router.Endpoint(route.method(), route.path(), guard.protect(route)));
       }
       cfg.routes.exception(ApiProblem.class, problems::render);
       cfg.routes.exception(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
 import io.pisync.auth.Access;
+import io.pisync.auth.Principal;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.Cursor;
 import io.pisync.http.FieldError;
@@ -59,6 +60,7 @@ public final class TelemetryRoutes {
 
   private void report(Context ctx) throws SQLException {
     SyncEvent event = valid(parser.parse(JsonBody.read(ctx, mapper)));
+    Principal.requireSelf(ctx, event.deviceId());
     IngestOutcome outcome = ingestion.single(event);
     ctx.status(outcome instanceof IngestOutcome.Created ? 201 : 200).json(outcome.event());
   }
@@ -93,6 +95,11 @@ public final class TelemetryRoutes {
 
   private void reportBatch(Context ctx) throws SQLException {
     JsonNode items = batchItems(JsonBody.read(ctx, mapper));
+    // A device uploads only its own backlog: one event of another device refuses the whole batch.
+    for (JsonNode item : items) {
+      JsonNode deviceId = item.path("device_id");
+      if (deviceId.isTextual()) Principal.requireSelf(ctx, deviceId.textValue());
+    }
     List<SyncEvent> valid = new ArrayList<>();
     List<Integer> validIndexes = new ArrayList<>();
     BatchItem[] results = new BatchItem[items.size()];

@@ -31,12 +31,14 @@ class CompatHistoryTest {
 
   static TestServer server;
   static Api api;
+  static Api devices;
 
   /** Sent out of device-time order: hours ago, files, errors, speed. */
   @BeforeAll
   static void start() {
     server = TestServer.start();
     api = server.api();
+    devices = server.fleet();
     report(3, "5", "2", "12.5"); // partial
     report(5, "10", "0", "10"); // success
     report(1, "20", "0", "30"); // success, the newest
@@ -56,7 +58,7 @@ class CompatHistoryTest {
     e.put("total_files_synced", files);
     e.put("total_errors", errors);
     e.put("internet_speed", speed);
-    assertThat(api.post("/api/piSync/sync-event", e).status()).isEqualTo(201);
+    assertThat(devices.post("/api/piSync/sync-event", e).status()).isEqualTo(201);
   }
 
   static Instant hoursAgo(int hours) {
@@ -143,7 +145,7 @@ class CompatHistoryTest {
     Instant at = hoursAgo(6);
     for (int i = 0; i < 3; i++) {
       Map<String, Object> e = CompatIngestTest.event("same-time", at);
-      api.post("/api/piSync/sync-event", e);
+      devices.post("/api/piSync/sync-event", e);
     }
     String path = "/api/piSync/device/same-time/sync-history?limit=1&page=";
 

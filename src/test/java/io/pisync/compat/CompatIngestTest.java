@@ -36,11 +36,13 @@ class CompatIngestTest {
 
   static TestServer server;
   static Api api;
+  static Api devices;
 
   @BeforeAll
   static void start() {
     server = TestServer.start();
     api = server.api();
+    devices = server.fleet();
   }
 
   @AfterAll
@@ -50,7 +52,7 @@ class CompatIngestTest {
 
   @Test
   void contractAsPostmanExampleIsStoredAndAnsweredInAsShape() {
-    var r = api.post(A_POST, A_POSTMAN_EXAMPLE);
+    var r = devices.post(A_POST, A_POSTMAN_EXAMPLE);
 
     assertThat(r.status()).isEqualTo(201);
     JsonNode body = r.json();
@@ -89,7 +91,7 @@ class CompatIngestTest {
     event.put("sync_duration", "30");
     event.put("error_details", "disk full");
 
-    var body = api.post(A_POST, event).json();
+    var body = devices.post(A_POST, event).json();
 
     assertThat(body.get("sync_status").asText()).isEqualTo("failed");
     assertThat(body.get("sync_duration").asLong()).isEqualTo(30);
@@ -98,7 +100,7 @@ class CompatIngestTest {
 
   @Test
   void contractBsReadmeExampleIsStoredAndAnsweredAsAFlatRow() {
-    var r = api.post(B_POST, B_README_EXAMPLE);
+    var r = devices.post(B_POST, B_README_EXAMPLE);
 
     assertThat(r.status()).isEqualTo(201);
     JsonNode body = r.json();
@@ -128,7 +130,7 @@ class CompatIngestTest {
     Map<String, Object> event = event("pibook-bad", Instant.now().minus(1, ChronoUnit.HOURS));
     event.put("total_files_synced", "4x3");
 
-    assertInvalid(api.post(path, event), "total_files_synced");
+    assertInvalid(devices.post(path, event), "total_files_synced");
   }
 
   @ParameterizedTest
@@ -137,7 +139,7 @@ class CompatIngestTest {
     Map<String, Object> event = event("pibook-bad", Instant.now().minus(1, ChronoUnit.HOURS));
     event.remove("timestamp");
 
-    assertInvalid(api.post(path, event), "timestamp");
+    assertInvalid(devices.post(path, event), "timestamp");
   }
 
   @ParameterizedTest
@@ -146,7 +148,7 @@ class CompatIngestTest {
     Map<String, Object> event = event("pibook-bad", Instant.now().minus(1, ChronoUnit.HOURS));
     event.put("createdAt", "2020-01-01T00:00:00.000Z");
 
-    assertInvalid(api.post(path, event), "createdAt");
+    assertInvalid(devices.post(path, event), "createdAt");
   }
 
   @ParameterizedTest
@@ -155,7 +157,7 @@ class CompatIngestTest {
     Map<String, Object> event = event("pibook-bad", Instant.now().minus(1, ChronoUnit.HOURS));
     event.put("total_errors", "-1");
 
-    assertInvalid(api.post(path, event), "total_errors");
+    assertInvalid(devices.post(path, event), "total_errors");
   }
 
   @ParameterizedTest
@@ -164,13 +166,13 @@ class CompatIngestTest {
     Map<String, Object> event = event("pibook-bad", Instant.now().minus(1, ChronoUnit.HOURS));
     event.put("timestamp", "2025-06-01 10:30:00");
 
-    assertInvalid(api.post(path, event), "timestamp");
+    assertInvalid(devices.post(path, event), "timestamp");
   }
 
   @ParameterizedTest
   @ValueSource(strings = {A_POST, B_POST})
   void malformedJsonIsA400ProblemNeverHtml(String path) {
-    var r = api.post(path, "{\"device_id\": ");
+    var r = devices.post(path, "{\"device_id\": ");
 
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.contentType()).startsWith("application/problem+json");
@@ -180,7 +182,7 @@ class CompatIngestTest {
   @ParameterizedTest
   @ValueSource(strings = {A_POST, B_POST})
   void aBodyWithoutContentTypeIsA415NotAnEmptyEvent(String path) {
-    var r = api.send("POST", path, A_POSTMAN_EXAMPLE, null);
+    var r = devices.send("POST", path, A_POSTMAN_EXAMPLE, null);
 
     assertThat(r.status()).isEqualTo(415);
     assertThat(r.contentType()).startsWith("application/problem+json");
@@ -192,9 +194,9 @@ class CompatIngestTest {
     Map<String, Object> event = event("pibook-replay", Instant.now().minus(1, ChronoUnit.HOURS));
     event.put("event_id", UUID.randomUUID().toString());
 
-    var first = api.post(path, event);
+    var first = devices.post(path, event);
     event.put("total_errors", 9);
-    var again = api.post(path, event);
+    var again = devices.post(path, event);
 
     assertThat(first.status()).isEqualTo(201);
     assertThat(again.status()).isEqualTo(200);

@@ -29,6 +29,7 @@ class CompatRepeatedFailuresTest {
 
   static TestServer server;
   static Api api;
+  static Api devices;
 
   /**
    * rf-three: 3 failures. rf-four: a success, then 4 failures in a row. rf-six: 2 failures ten days
@@ -38,6 +39,7 @@ class CompatRepeatedFailuresTest {
   static void start() {
     server = TestServer.start();
     api = server.api();
+    devices = server.fleet();
     for (int h = 1; h <= 3; h++) failed("rf-three", NOW.minus(h, ChronoUnit.HOURS));
     ok("rf-four", NOW.minus(10, ChronoUnit.HOURS));
     for (int h = 1; h <= 4; h++) failed("rf-four", NOW.minus(h, ChronoUnit.HOURS));
@@ -48,7 +50,7 @@ class CompatRepeatedFailuresTest {
     for (int h = 1; h <= 5; h++) {
       Map<String, Object> partial =
           CompatIngestTest.event("rf-partial", NOW.minus(h, ChronoUnit.HOURS));
-      api.post("/api/sync-event", partial);
+      devices.post("/api/sync-event", partial);
     }
   }
 
@@ -62,13 +64,13 @@ class CompatRepeatedFailuresTest {
     e.put("total_files_synced", "0");
     e.put("total_errors", "3");
     e.put("error_details", "failed at " + at);
-    assertThat(api.post("/api/piSync/sync-event", e).status()).isEqualTo(201);
+    assertThat(devices.post("/api/piSync/sync-event", e).status()).isEqualTo(201);
   }
 
   static void ok(String device, Instant at) {
     Map<String, Object> e = CompatIngestTest.event(device, at);
     e.put("total_errors", 0);
-    assertThat(api.post("/api/sync-event", e).status()).isEqualTo(201);
+    assertThat(devices.post("/api/sync-event", e).status()).isEqualTo(201);
   }
 
   @Test

@@ -41,8 +41,17 @@ class DurabilityTest {
     int port = freePort();
     Path log1 = dataDir.resolve("first.log");
     Process first = serve(port, log1);
-    Api api = new Api("http://127.0.0.1:" + port);
-    awaitReady(api, first, log1);
+    Api anonymous = new Api("http://127.0.0.1:" + port);
+    awaitReady(anonymous, first, log1);
+    Api api = signInWithGeneratedAdminPassword(anonymous);
+    Map<String, Api> devices = new ConcurrentHashMap<>();
+    for (int w = 0; w < 16; w++) {
+      String device = (w % 2 == 0 ? "durable-" : "anon-") + w;
+      var registered =
+          api.post("/api/v1/devices", Map.of("device_id", device, "type", "PiBox", "group", "lab"));
+      assertThat(registered.status()).isEqualTo(201);
+      devices.put(device, anonymous.withBearer(registered.json().get("api_key").asText()));
+    }
 
     Set<Acked> acked = ConcurrentHashMap.newKeySet();
     var stop = new AtomicBoolean();
@@ -50,7 +59,7 @@ class DurabilityTest {
     try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
       for (int w = 0; w < 16; w++) {
         int worker = w;
-        load.submit(() -> postUntilStopped(api, worker, base, stop, acked));
+        load.submit(() -> postUntilStopped(devices, worker, base, stop, acked));
       }
       Thread.sleep(2_500);
       first.destroyForcibly().waitFor();
@@ -63,7 +72,7 @@ class DurabilityTest {
     Path log2 = dataDir.resolve("second.log");
     Process second = serve(port, log2);
     try {
-      awaitReady(api, second, log2);
+      awaitReady(anonymous, second, log2);
       assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false)).isFalse();
       assertThat(Files.readString(log2)).contains("stopping orphaned postmaster");
 
@@ -72,7 +81,7 @@ class DurabilityTest {
         if (!a.event().containsKey("event_id")) {
           continue;
         }
-        var replay = api.post("/api/v1/sync-events", a.event());
+        var replay = devices.get(a.deviceId()).post("/api/v1/sync-events", a.event());
         assertThat(replay.status()).as("replay of %s", a.event().get("event_id")).isEqualTo(200);
       }
       assertCountersMatchHistoryWithoutDuplicates(api, acked);
@@ -84,7 +93,7 @@ class DurabilityTest {
   }
 
   private static void postUntilStopped(
-      Api api, int worker, Instant base, AtomicBoolean stop, Set<Acked> acked) {
+      Map<String, Api> devices, int worker, Instant base, AtomicBoolean stop, Set<Acked> acked) {
     for (int i = 0; !stop.get() && i < 100_000; i++) {
       // Half the devices send an event_id, half do not (older firmware).
       boolean withIds = worker % 2 == 0;
@@ -92,7 +101,7 @@ class DurabilityTest {
       Map<String, Object> e = event(device, base.plusMillis(i), i % 5, i % 7 == 0 ? 1 : 0);
       e = withIds ? withId(e, UUID.randomUUID()) : e;
       try {
-        if (api.post("/api/v1/sync-events", e).status() == 201) {
+        if (devices.get(device).post("/api/v1/sync-events", e).status() == 201) {
           acked.add(new Acked(e, device));
         }
       } catch (RuntimeException connectionLost) {
@@ -143,6 +152,20 @@ class DurabilityTest {
     assertThat(line.get("duration_ms").asDouble()).isPositive();
   }
 
+  /** First start: the admin password was generated, shown once and kept in an owner-only file. */
+  private Api signInWithGeneratedAdminPassword(Api anonymous) throws IOException {
+    Path file = dataDir.resolve("admin-password");
+    assertThat(java.nio.file.Files.getPosixFilePermissions(file))
+        .containsExactlyInAnyOrder(
+            java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+            java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    String password = Files.readString(file).strip();
+    var login =
+        anonymous.post("/api/v1/auth/login", Map.of("username", "admin", "password", password));
+    assertThat(login.status()).isEqualTo(200);
+    return anonymous.withBearer(login.json().get("access_token").asText());
+  }
+
   private Process serve(int port, Path log) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     var pb =
@@ -151,7 +174,12 @@ class DurabilityTest {
     pb.environment().put("PISYNC_PORT", Integer.toString(port));
     pb.environment().put("PISYNC_HOST", "127.0.0.1");
     pb.environment().put("PISYNC_DATA_DIR", dataDir.toString());
-    pb.environment().remove("PISYNC_DB_URL");
+    pb.environment()
+        .keySet()
+        .removeIf(name -> name.startsWith("PISYNC_") && !name.equals("PISYNC_JAVA_OPTS"));
+    pb.environment().put("PISYNC_PORT", Integer.toString(port));
+    pb.environment().put("PISYNC_HOST", "127.0.0.1");
+    pb.environment().put("PISYNC_DATA_DIR", dataDir.toString());
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
     return pb.start();
   }

@@ -63,7 +63,7 @@ class HardeningTest {
 
     Map<String, Object> legacy = new LinkedHashMap<>(success("nul-dev", RECENT));
     legacy.put("error_details", "disk\u0000full");
-    assertProblem(server.api().post("/api/piSync/sync-event", legacy), 400);
+    assertProblem(server.fleet().post("/api/piSync/sync-event", legacy), 400);
   }
 
   @Test

@@ -18,9 +18,35 @@ public final class Api {
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private final String base;
+  private final java.util.function.Function<String, String> authorization;
 
   public Api(String base) {
+    this(base, body -> null);
+  }
+
+  private Api(String base, java.util.function.Function<String, String> authorization) {
     this.base = base;
+    this.authorization = authorization;
+  }
+
+  /** The same server, sending {@code Authorization: Bearer <token>} (a device key or a JWT). */
+  public Api withBearer(String token) {
+    return new Api(base, body -> "Bearer " + token);
+  }
+
+  /** The same server, with a bearer token chosen from each request's body (null: none). */
+  public Api withBearerFor(java.util.function.Function<String, String> tokenForBody) {
+    return new Api(
+        base,
+        body -> {
+          String token = tokenForBody.apply(body);
+          return token == null ? null : "Bearer " + token;
+        });
+  }
+
+  /** The same server, without credentials. */
+  public Api anonymous() {
+    return new Api(base);
   }
 
   public String base() {
@@ -54,6 +80,14 @@ public final class Api {
     return send(HttpRequest.newBuilder(uri(path)).GET());
   }
 
+  public Response delete(String path) {
+    return send("DELETE", path, null, null);
+  }
+
+  public Response patch(String path, Object body) {
+    return send("PATCH", path, json(body), "application/json");
+  }
+
   public Response post(String path, String json) {
     return send("POST", path, json, "application/json");
   }
@@ -78,10 +112,18 @@ public final class Api {
     if (contentType != null) {
       builder.header("Content-Type", contentType);
     }
-    return send(builder);
+    return send(builder, body);
   }
 
   public Response send(HttpRequest.Builder builder) {
+    return send(builder, null);
+  }
+
+  private Response send(HttpRequest.Builder builder, String body) {
+    String credentials = authorization.apply(body);
+    if (credentials != null && builder.build().headers().firstValue("Authorization").isEmpty()) {
+      builder.header("Authorization", credentials);
+    }
     try {
       HttpResponse<String> r =
           CLIENT.send(

@@ -1,0 +1,243 @@
+package io.pisync.auth;
+
+import io.pisync.http.FieldError;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Jdbi;
+
+/** Admin accounts: Argon2id password hashes, roles, and lockout after repeated failed sign-ins. */
+public final class Accounts {
+  public static final Pattern USERNAME = Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+  public static final int MIN_PASSWORD = 12;
+  public static final int MAX_PASSWORD = 1024;
+
+  private final Jdbi jdbi;
+  private final InstantSource clock;
+  private final int maxFailures;
+  private final Duration lockDuration;
+
+  public Accounts(Jdbi jdbi, InstantSource clock, int maxFailures, Duration lockDuration) {
+    this.jdbi = jdbi;
+    this.clock = clock;
+    this.maxFailures = maxFailures;
+    this.lockDuration = lockDuration;
+  }
+
+  /** An account as listed; never carries the hash. */
+  public record Account(String username, Role role, Instant createdAt, Instant lockedUntil) {}
+
+  /** Outcome of a sign-in attempt. */
+  public sealed interface SignIn {
+    record Success(String username, Role role) implements SignIn {}
+
+    record WrongCredentials() implements SignIn {}
+
+    record Locked(Instant until) implements SignIn {}
+  }
+
+  /** Problems of a new username/password pair; the password itself is never echoed. */
+  public static List<FieldError> problems(String username, String password) {
+    var errors = new ArrayList<FieldError>();
+    if (username == null || !USERNAME.matcher(username).matches()) {
+      errors.add(new FieldError("username", username, "must be 1-64 of A-Z a-z 0-9 . _ @ -"));
+    }
+    errors.addAll(passwordProblems(password));
+    return errors;
+  }
+
+  public static List<FieldError> passwordProblems(String password) {
+    if (password == null
+        || password.length() < MIN_PASSWORD
+        || password.length() > MAX_PASSWORD
+        || password.indexOf('\0') >= 0) {
+      return List.of(
+          new FieldError(
+              "password",
+              "(not shown)",
+              "must be " + MIN_PASSWORD + "-" + MAX_PASSWORD + " characters, without NUL"));
+    }
+    return List.of();
+  }
+
+  /** Creates an account; false if the name is taken. */
+  public boolean create(String username, String password, Role role) {
+    String hash = Passwords.hash(password);
+    return jdbi.withHandle(h ->
+        h.createUpdate(
+                """
+                INSERT INTO accounts (username, password_hash, role, created_at)
+                VALUES (:u, :h, :r, :now) ON CONFLICT (username) DO NOTHING\
+                """)
+            .bind("u", username)
+            .bind("h", hash)
+            .bind("r", role.wire())
+            .bind("now", DeviceKeys.at(clock.instant()))
+            .execute())
+        == 1;
+  }
+
+  /** Creates the first admin when there is no account at all; false if accounts exist. */
+  public boolean createFirstAdmin(String username, String password) {
+    String hash = Passwords.hash(password);
+    return jdbi.inTransaction(h -> {
+      // Two instances starting together on one database: only one creates the admin.
+      h.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE");
+      if (h.createQuery("SELECT count(*) FROM accounts").mapTo(Long.class).one() > 0) {
+        return false;
+      }
+      h.createUpdate(
+              "INSERT INTO accounts (username, password_hash, role, created_at)"
+                  + " VALUES (:u, :h, 'admin', :now)")
+          .bind("u", username)
+          .bind("h", hash)
+          .bind("now", DeviceKeys.at(clock.instant()))
+          .execute();
+      return true;
+    });
+  }
+
+  /** The current role of an account, read on every request so changes apply at once. */
+  public Optional<Role> role(String username) {
+    return jdbi.withHandle(h ->
+        h.createQuery("SELECT role FROM accounts WHERE username = :u")
+            .bind("u", username)
+            .mapTo(String.class)
+            .findOne()
+            .flatMap(Role::parse));
+  }
+
+  public List<Account> list() {
+    return jdbi.withHandle(h ->
+        h.createQuery(
+                "SELECT username, role, created_at, locked_until FROM accounts"
+                    + " ORDER BY username")
+            .map((rs, ctx) ->
+                new Account(
+                    rs.getString("username"),
+                    Role.parse(rs.getString("role")).orElseThrow(),
+                    rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+                    Optional.ofNullable(rs.getObject("locked_until", OffsetDateTime.class))
+                        .map(OffsetDateTime::toInstant)
+                        .orElse(null)))
+            .list());
+  }
+
+  public Optional<Account> find(String username) {
+    return list().stream().filter(a -> a.username().equals(username)).findFirst();
+  }
+
+  /** Changes the role; false if there is no such account. */
+  public boolean setRole(String username, Role role) {
+    return update("UPDATE accounts SET role = :v WHERE username = :u", username, role.wire());
+  }
+
+  /** Sets a new password, lifts any lock and signs the account out everywhere. */
+  public boolean setPassword(String username, String password) {
+    String hash = Passwords.hash(password);
+    return jdbi.inTransaction(h -> {
+      int n =
+          h.createUpdate(
+                  "UPDATE accounts SET password_hash = :h, failed_logins = 0,"
+                      + " locked_until = NULL WHERE username = :u")
+              .bind("u", username)
+              .bind("h", hash)
+              .execute();
+      h.createUpdate(
+              "UPDATE refresh_tokens SET revoked_at = :now"
+                  + " WHERE username = :u AND revoked_at IS NULL")
+          .bind("u", username)
+          .bind("now", DeviceKeys.at(clock.instant()))
+          .execute();
+      return n == 1;
+    });
+  }
+
+  /** Deletes the account and its refresh tokens; false if there is no such account. */
+  public boolean delete(String username) {
+    return jdbi.withHandle(h ->
+        h.createUpdate("DELETE FROM accounts WHERE username = :u").bind("u", username).execute())
+        == 1;
+  }
+
+  /** Counts admins, so the last one cannot be removed or demoted. */
+  public long admins() {
+    return jdbi.withHandle(h ->
+        h.createQuery("SELECT count(*) FROM accounts WHERE role = 'admin'")
+            .mapTo(Long.class)
+            .one());
+  }
+
+  /**
+   * Checks a password. A locked account is refused without looking at the password; failures count
+   * towards the lock, a success resets the count.
+   */
+  public SignIn signIn(String username, String password) {
+    Instant now = clock.instant();
+    record Row(String hash, Role role, Instant lockedUntil) {}
+    Optional<Row> row =
+        jdbi.withHandle(h ->
+            h.createQuery(
+                    "SELECT password_hash, role, locked_until FROM accounts WHERE username = :u")
+                .bind("u", username)
+                .map((rs, ctx) ->
+                    new Row(
+                        rs.getString(1),
+                        Role.parse(rs.getString(2)).orElseThrow(),
+                        Optional.ofNullable(rs.getObject(3, OffsetDateTime.class))
+                            .map(OffsetDateTime::toInstant)
+                            .orElse(null)))
+                .findOne());
+    if (row.isEmpty()) {
+      Passwords.burn(password);
+      return new SignIn.WrongCredentials();
+    }
+    if (row.get().lockedUntil() != null && row.get().lockedUntil().isAfter(now)) {
+      return new SignIn.Locked(row.get().lockedUntil());
+    }
+    if (Passwords.matches(password, row.get().hash())) {
+      jdbi.useHandle(h ->
+          h.createUpdate(
+                  "UPDATE accounts SET failed_logins = 0, locked_until = NULL"
+                      + " WHERE username = :u AND failed_logins > 0")
+              .bind("u", username)
+              .execute());
+      return new SignIn.Success(username, row.get().role());
+    }
+    return recordFailure(username, now);
+  }
+
+  private SignIn recordFailure(String username, Instant now) {
+    Instant lockUntil = now.plus(lockDuration);
+    Optional<Instant> locked =
+        jdbi.withHandle(h ->
+            h.createQuery(
+                    """
+                    UPDATE accounts SET
+                      failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0
+                                           ELSE failed_logins + 1 END,
+                      locked_until = CASE WHEN failed_logins + 1 >= :max THEN :until
+                                          ELSE locked_until END
+                    WHERE username = :u
+                    RETURNING locked_until\
+                    """)
+                .bind("u", username)
+                .bind("max", maxFailures)
+                .bind("until", DeviceKeys.at(lockUntil))
+                .map((rs, ctx) -> rs.getObject(1, OffsetDateTime.class))
+                .findOne()
+                .filter(t -> t != null && t.toInstant().isAfter(now))
+                .map(OffsetDateTime::toInstant));
+    return locked.<SignIn>map(SignIn.Locked::new).orElseGet(SignIn.WrongCredentials::new);
+  }
+
+  private boolean update(String sql, String username, String value) {
+    return jdbi.withHandle(h -> h.createUpdate(sql).bind("u", username).bind("v", value).execute())
+        == 1;
+  }
+}

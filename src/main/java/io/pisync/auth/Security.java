@@ -1,0 +1,123 @@
+package io.pisync.auth;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pisync.http.Routes;
+import io.pisync.server.Config;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The security feature wired together: keys, accounts, tokens, rate limits and the guard. */
+public final class Security {
+  private static final Logger log = LoggerFactory.getLogger(Security.class);
+  public static final String FIRST_ADMIN = "admin";
+
+  private final DeviceKeys keys;
+  private final Accounts accounts;
+  private final Tokens tokens;
+  private final Guard guard;
+  private final Config config;
+  private final ObjectMapper mapper;
+  private final InstantSource clock;
+
+  private Security(
+      DeviceKeys keys,
+      Accounts accounts,
+      Tokens tokens,
+      Guard guard,
+      Config config,
+      ObjectMapper mapper,
+      InstantSource clock) {
+    this.keys = keys;
+    this.accounts = accounts;
+    this.tokens = tokens;
+    this.guard = guard;
+    this.config = config;
+    this.mapper = mapper;
+    this.clock = clock;
+  }
+
+  /** Builds everything and makes sure an admin account exists. */
+  public static Security start(
+      Config config, DataSource dataSource, ObjectMapper mapper, InstantSource clock) {
+    Config.Security s = config.security();
+    Jdbi jdbi = Jdbi.create(dataSource);
+    var keys = new DeviceKeys(jdbi, clock, s.keyGracePeriod());
+    var accounts = new Accounts(jdbi, clock, s.loginMaxFailures(), s.loginLockDuration());
+    var tokens =
+        new Tokens(
+            jdbi,
+            clock,
+            Tokens.signingKey(s.jwtSecret(), config.dataDir()),
+            s.accessTokenTtl(),
+            s.refreshTokenTtl());
+    RateLimits limits =
+        s.sharedRateLimits() ? RateLimits.shared(dataSource, clock) : RateLimits.inMemory(clock);
+    ensureAdmin(accounts, config, System.out);
+    return new Security(
+        keys,
+        accounts,
+        tokens,
+        new Guard(keys, accounts, tokens, limits, s),
+        config,
+        mapper,
+        clock);
+  }
+
+  public void register(Routes routes) {
+    Config.Security s = config.security();
+    new AuthRoutes(
+            accounts,
+            tokens,
+            mapper,
+            clock,
+            s.loginAddressMaxFailures(),
+            s.loginLockDuration(),
+            s.loginFailureDelay())
+        .register(routes);
+    new DeviceKeyRoutes(keys, mapper, s.enrolmentToken()).register(routes);
+  }
+
+  public Guard guard() {
+    return guard;
+  }
+
+  /**
+   * First start on an empty database: creates {@code admin} with PISYNC_ADMIN_PASSWORD, or with a
+   * random password printed once to the console (never to the log) and written to a file only its
+   * owner can read.
+   */
+  static void ensureAdmin(Accounts accounts, Config config, PrintStream console) {
+    boolean generated = config.security().adminPassword().isEmpty();
+    String password =
+        config.security().adminPassword().orElseGet(() -> Secrets.generate("").substring(0, 24));
+    if (!accounts.createFirstAdmin(FIRST_ADMIN, password)) {
+      return;
+    }
+    if (!generated) {
+      log.info("created the first admin account '{}' with PISYNC_ADMIN_PASSWORD", FIRST_ADMIN);
+      return;
+    }
+    Path file = config.dataDir().resolve("admin-password");
+    try {
+      Files.createDirectories(config.dataDir());
+      Files.deleteIfExists(file);
+      Files.createFile(file);
+      Tokens.ownerOnly(file);
+      Files.writeString(file, password + System.lineSeparator());
+    } catch (IOException e) {
+      log.warn("could not write {}: {}", file, e.getMessage());
+    }
+    console.printf(
+        "%n  PiSync created the first admin account.%n  username: %s%n  password: %s%n"
+            + "  (shown once; also in %s, readable only by its owner)%n%n",
+        FIRST_ADMIN, password, file.toAbsolutePath());
+    log.info("created the first admin account '{}'; its password is in {}", FIRST_ADMIN, file);
+  }
+}

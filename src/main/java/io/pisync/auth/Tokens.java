@@ -1,0 +1,208 @@
+package io.pisync.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.text.ParseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.OffsetDateTime;
+import java.util.Base64;
+import java.util.Date;
+import java.util.Optional;
+import java.util.UUID;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Access tokens (HS256 JWTs, short-lived, checked without the database) and refresh tokens (random,
+ * stored as digests, one use each, revoked at logout).
+ */
+public final class Tokens {
+  static final String ISSUER = "pisync";
+  private static final String ACCESS_TYPE = "at+jwt";
+  public static final String REFRESH_PREFIX = "prt_";
+
+  private final Jdbi jdbi;
+  private final InstantSource clock;
+  private final MACSigner signer;
+  private final MACVerifier verifier;
+  private final Duration accessTtl;
+  private final Duration refreshTtl;
+
+  public Tokens(
+      Jdbi jdbi, InstantSource clock, byte[] signingKey, Duration accessTtl, Duration refreshTtl) {
+    this.jdbi = jdbi;
+    this.clock = clock;
+    this.accessTtl = accessTtl;
+    this.refreshTtl = refreshTtl;
+    try {
+      this.signer = new MACSigner(signingKey);
+      this.verifier = new MACVerifier(signingKey);
+    } catch (JOSEException e) {
+      throw new IllegalArgumentException("signing key must be at least 256 bits", e);
+    }
+  }
+
+  /** A pair handed out at sign-in and refresh. */
+  public record Issued(
+      String accessToken, long expiresIn, String refreshToken, String username, Role role) {}
+
+  /** The signing key from configuration, else from (or new in) {@code dataDir/jwt-secret}. */
+  public static byte[] signingKey(Optional<String> configured, Path dataDir) {
+    if (configured.isPresent()) {
+      return Base64.getDecoder().decode(configured.get());
+    }
+    Path file = dataDir.resolve("jwt-secret");
+    try {
+      if (!Files.exists(file)) {
+        Files.createDirectories(dataDir);
+        String key = Base64.getEncoder().encodeToString(Secrets.digest(Secrets.generate("")));
+        Files.writeString(file, key, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        ownerOnly(file);
+      }
+      return Base64.getDecoder().decode(Files.readString(file).strip());
+    } catch (java.nio.file.FileAlreadyExistsException raced) {
+      return signingKey(configured, dataDir);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot keep the token signing key in " + file, e);
+    }
+  }
+
+  static void ownerOnly(Path file) throws IOException {
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException notPosix) {
+      file.toFile().setReadable(false, false);
+      file.toFile().setReadable(true, true);
+    }
+  }
+
+  public Issued issue(String username, Role role) {
+    Instant now = clock.instant();
+    String refresh = Secrets.generate(REFRESH_PREFIX);
+    jdbi.useHandle(h ->
+        h.createUpdate(
+                "INSERT INTO refresh_tokens (token_hash, username, issued_at, expires_at)"
+                    + " VALUES (:hash, :u, :now, :exp)")
+            .bind("hash", Secrets.digest(refresh))
+            .bind("u", username)
+            .bind("now", DeviceKeys.at(now))
+            .bind("exp", DeviceKeys.at(now.plus(refreshTtl)))
+            .execute());
+    return new Issued(access(username, now), accessTtl.toSeconds(), refresh, username, role);
+  }
+
+  private String access(String username, Instant now) {
+    var claims =
+        new JWTClaimsSet.Builder()
+            .issuer(ISSUER)
+            .subject(username)
+            .issueTime(Date.from(now))
+            .expirationTime(Date.from(now.plus(accessTtl)))
+            .jwtID(UUID.randomUUID().toString())
+            .build();
+    var jwt =
+        new SignedJWT(
+            new JWSHeader.Builder(JWSAlgorithm.HS256).type(new JOSEObjectType(ACCESS_TYPE)).build(),
+            claims);
+    try {
+      jwt.sign(signer);
+    } catch (JOSEException e) {
+      throw new IllegalStateException(e);
+    }
+    return jwt.serialize();
+  }
+
+  /** The account an access token was issued to, if its signature and times are good. */
+  public Optional<String> verifyAccess(String token) {
+    try {
+      SignedJWT jwt = SignedJWT.parse(token);
+      if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm())
+          || jwt.getHeader().getType() == null
+          || !ACCESS_TYPE.equals(jwt.getHeader().getType().getType())
+          || !jwt.verify(verifier)) {
+        return Optional.empty();
+      }
+      JWTClaimsSet claims = jwt.getJWTClaimsSet();
+      Date expires = claims.getExpirationTime();
+      if (!ISSUER.equals(claims.getIssuer())
+          || expires == null
+          || !expires.toInstant().isAfter(clock.instant())
+          || claims.getSubject() == null) {
+        return Optional.empty();
+      }
+      return Optional.of(claims.getSubject());
+    } catch (ParseException | JOSEException | IllegalStateException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Trades a refresh token for a new pair; the old one is spent. A spent token presented again
+   * means it was stolen or replayed: every refresh token of that account is revoked.
+   */
+  public Optional<String> spendRefresh(String token) {
+    if (token == null || !token.startsWith(REFRESH_PREFIX) || token.length() > 100) {
+      return Optional.empty();
+    }
+    Instant now = clock.instant();
+    return jdbi.inTransaction(h -> {
+      record Row(String username, OffsetDateTime expiresAt, OffsetDateTime revokedAt) {}
+      Optional<Row> row =
+          h.createQuery(
+                  "SELECT username, expires_at, revoked_at FROM refresh_tokens"
+                      + " WHERE token_hash = :hash FOR UPDATE")
+              .bind("hash", Secrets.digest(token))
+              .map((rs, ctx) ->
+                  new Row(
+                      rs.getString(1),
+                      rs.getObject(2, OffsetDateTime.class),
+                      rs.getObject(3, OffsetDateTime.class)))
+              .findOne();
+      if (row.isEmpty() || !row.get().expiresAt().toInstant().isAfter(now)) {
+        return Optional.empty();
+      }
+      if (row.get().revokedAt() != null) {
+        revokeAll(h, row.get().username(), now);
+        return Optional.empty();
+      }
+      h.createUpdate("UPDATE refresh_tokens SET revoked_at = :now WHERE token_hash = :hash")
+          .bind("hash", Secrets.digest(token))
+          .bind("now", DeviceKeys.at(now))
+          .execute();
+      return Optional.of(row.get().username());
+    });
+  }
+
+  /** Logout: the refresh token stops working. Unknown tokens are ignored. */
+  public void revokeRefresh(String token) {
+    if (token == null) return;
+    jdbi.useHandle(h ->
+        h.createUpdate(
+                "UPDATE refresh_tokens SET revoked_at = :now"
+                    + " WHERE token_hash = :hash AND revoked_at IS NULL")
+            .bind("hash", Secrets.digest(token))
+            .bind("now", DeviceKeys.at(clock.instant()))
+            .execute());
+  }
+
+  private static void revokeAll(org.jdbi.v3.core.Handle h, String username, Instant now) {
+    h.createUpdate(
+            "UPDATE refresh_tokens SET revoked_at = :now"
+                + " WHERE username = :u AND revoked_at IS NULL")
+        .bind("u", username)
+        .bind("now", DeviceKeys.at(now))
+        .execute();
+  }
+}
