@@ -104,12 +104,13 @@ public final class Accounts {
 
   /** The current role of an account, read on every request so changes apply at once. */
   public Optional<Role> role(String username) {
-    return jdbi.withHandle(h ->
-        h.createQuery("SELECT role FROM accounts WHERE username = :u")
-            .bind("u", username)
-            .mapTo(String.class)
-            .findOne()
-            .flatMap(Role::parse));
+    return Reads.retryingLostConnection(() ->
+        jdbi.withHandle(h ->
+            h.createQuery("SELECT role FROM accounts WHERE username = :u")
+                .bind("u", username)
+                .mapTo(String.class)
+                .findOne()
+                .flatMap(Role::parse)));
   }
 
   public List<Account> list() {

@@ -117,17 +117,18 @@ public final class DeviceKeys {
     if (apiKey == null || !apiKey.startsWith(KEY_PREFIX) || apiKey.length() > 100) {
       return Optional.empty();
     }
-    return jdbi.withHandle(h ->
-        h.createQuery(
-                """
-                SELECT device_id FROM device_keys
-                WHERE key_hash = :hash AND revoked_at IS NULL
-                  AND (expires_at IS NULL OR expires_at > :now)\
-                """)
-            .bind("hash", Secrets.digest(apiKey))
-            .bind("now", at(clock.instant()))
-            .mapTo(String.class)
-            .findOne());
+    return Reads.retryingLostConnection(() ->
+        jdbi.withHandle(h ->
+            h.createQuery(
+                    """
+                    SELECT device_id FROM device_keys
+                    WHERE key_hash = :hash AND revoked_at IS NULL
+                      AND (expires_at IS NULL OR expires_at > :now)\
+                    """)
+                .bind("hash", Secrets.digest(apiKey))
+                .bind("now", at(clock.instant()))
+                .mapTo(String.class)
+                .findOne()));
   }
 
   public Optional<DeviceInfo> find(String deviceId) {
