@@ -1,0 +1,218 @@
+package io.pisync.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pisync.support.Api;
+import io.pisync.support.Events;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class AccountsTest {
+  static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server =
+        TestServer.start(
+            Map.of(
+                "PISYNC_LOGIN_MAX_FAILURES", "3",
+                "PISYNC_LOGIN_ADDRESS_MAX_FAILURES", "1000",
+                "PISYNC_LOGIN_LOCK_MINUTES", "10"));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  static Api.Response login(String user, String password) {
+    return server
+        .anonymous()
+        .post("/api/v1/auth/login", Map.of("username", user, "password", password));
+  }
+
+  static void create(String user, String role) {
+    var r =
+        server
+            .api()
+            .post(
+                "/api/v1/accounts",
+                Map.of("username", user, "password", "password-of-" + user, "role", role));
+    assertThat(r.status()).isEqualTo(201);
+  }
+
+  @Test
+  void signInGivesAShortLivedAccessTokenAndARefreshToken() {
+    create("acc-ann", "viewer");
+    var r = login("acc-ann", "password-of-acc-ann");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.json().get("token_type").asText()).isEqualTo("Bearer");
+    assertThat(r.json().get("expires_in").asLong()).isEqualTo(15 * 60);
+    assertThat(r.json().get("role").asText()).isEqualTo("viewer");
+    assertThat(r.header("Cache-Control")).contains("no-store");
+    Api ann = server.anonymous().withBearer(r.json().get("access_token").asText());
+    assertThat(ann.get("/api/v1/auth/me").json().get("username").asText()).isEqualTo("acc-ann");
+
+    server.clock().advance(Duration.ofMinutes(16));
+    try {
+      assertThat(ann.get("/api/v1/auth/me").status()).as("expired").isEqualTo(401);
+    } finally {
+      server.clock().advance(Duration.ofMinutes(-16));
+    }
+  }
+
+  @Test
+  void refreshTokensAreSpentOnUseAndRevokedAtLogout() {
+    create("acc-rita", "operator");
+    var first = login("acc-rita", "password-of-acc-rita").json();
+    String refresh = first.get("refresh_token").asText();
+    var second = server.anonymous().post("/api/v1/auth/refresh", Map.of("refresh_token", refresh));
+    assertThat(second.status()).isEqualTo(200);
+    String next = second.json().get("refresh_token").asText();
+    assertThat(next).isNotEqualTo(refresh);
+    assertThat(
+            server
+                .anonymous()
+                .withBearer(second.json().get("access_token").asText())
+                .get("/api/v1/devices")
+                .status())
+        .isEqualTo(200);
+
+    // The spent token again: refused, and every token of the account is revoked (theft).
+    assertThat(
+            server
+                .anonymous()
+                .post("/api/v1/auth/refresh", Map.of("refresh_token", refresh))
+                .status())
+        .isEqualTo(401);
+    assertThat(
+            server.anonymous().post("/api/v1/auth/refresh", Map.of("refresh_token", next)).status())
+        .isEqualTo(401);
+
+    String third = login("acc-rita", "password-of-acc-rita").json().get("refresh_token").asText();
+    assertThat(
+            server.anonymous().post("/api/v1/auth/logout", Map.of("refresh_token", third)).status())
+        .isEqualTo(204);
+    assertThat(
+            server
+                .anonymous()
+                .post("/api/v1/auth/refresh", Map.of("refresh_token", third))
+                .status())
+        .isEqualTo(401);
+  }
+
+  @Test
+  void wrongPasswordsLockTheAccountThenItRecovers() {
+    create("acc-lock", "viewer");
+    for (int i = 0; i < 2; i++) {
+      var r = login("acc-lock", "wrong-password-" + i);
+      assertThat(r.status()).isEqualTo(401);
+      assertThat(r.body()).doesNotContain("wrong-password-" + i);
+    }
+    var third = login("acc-lock", "wrong-password-again");
+    assertThat(third.status()).isEqualTo(429);
+    assertThat(third.json().get("type").asText()).endsWith("/login-locked");
+    assertThat(Long.parseLong(third.header("Retry-After"))).isBetween(590L, 600L);
+    assertThat(login("acc-lock", "password-of-acc-lock").status())
+        .as("locked even with the right password")
+        .isEqualTo(429);
+
+    server.clock().advance(Duration.ofMinutes(11));
+    try {
+      assertThat(login("acc-lock", "password-of-acc-lock").status()).isEqualTo(200);
+    } finally {
+      server.clock().advance(Duration.ofMinutes(-11));
+    }
+  }
+
+  @Test
+  void roleChangesAndDeletionApplyOnTheNextRequest() {
+    create("acc-vic", "viewer");
+    Api vic =
+        server
+            .anonymous()
+            .withBearer(
+                login("acc-vic", "password-of-acc-vic").json().get("access_token").asText());
+    assertThat(vic.get("/api/v1/accounts").status()).isEqualTo(403);
+
+    assertThat(server.api().patch("/api/v1/accounts/acc-vic", Map.of("role", "admin")).status())
+        .isEqualTo(200);
+    assertThat(vic.get("/api/v1/accounts").status()).isEqualTo(200);
+
+    assertThat(server.api().patch("/api/v1/accounts/acc-vic", Map.of("role", "viewer")).status())
+        .isEqualTo(200);
+    assertThat(vic.get("/api/v1/accounts").status()).isEqualTo(403);
+
+    assertThat(server.api().delete("/api/v1/accounts/acc-vic").status()).isEqualTo(204);
+    assertThat(vic.get("/api/v1/devices").status()).isEqualTo(401);
+  }
+
+  @Test
+  void aDeviceKeyNeverPassesForAPersonNorTheReverse() {
+    Api device = server.device("acc-device");
+    assertThat(device.get("/api/v1/devices").status()).isEqualTo(403);
+    assertThat(device.get("/api/v1/auth/me").status()).isEqualTo(403);
+    create("acc-op", "operator");
+    Api op =
+        server
+            .anonymous()
+            .withBearer(login("acc-op", "password-of-acc-op").json().get("access_token").asText());
+    var r =
+        op.post(
+            "/api/piSync/sync-event",
+            Events.success("acc-device", server.clock().instant().minusSeconds(60)));
+    assertThat(r.status()).isEqualTo(403);
+  }
+
+  @Test
+  void theLastAdminStays() {
+    assertThat(server.api().delete("/api/v1/accounts/admin").status()).isEqualTo(409);
+    assertThat(server.api().patch("/api/v1/accounts/admin", Map.of("role", "viewer")).status())
+        .isEqualTo(409);
+  }
+
+  @Test
+  void accountInputIsCheckedAndPasswordsNeverEchoed() {
+    var r =
+        server
+            .api()
+            .post(
+                "/api/v1/accounts",
+                Map.of("username", "bad name", "password", "short", "role", "boss"));
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.body()).contains("username", "password", "role").doesNotContain("short\"");
+    create("acc-dup", "viewer");
+    assertThat(
+            server
+                .api()
+                .post(
+                    "/api/v1/accounts",
+                    Map.of("username", "acc-dup", "password", "another-password", "role", "viewer"))
+                .status())
+        .isEqualTo(409);
+  }
+
+  @Test
+  void aNewPasswordSignsTheAccountOutEverywhere() {
+    create("acc-pw", "viewer");
+    String refresh = login("acc-pw", "password-of-acc-pw").json().get("refresh_token").asText();
+    assertThat(
+            server
+                .api()
+                .patch("/api/v1/accounts/acc-pw", Map.of("password", "a-brand-new-password"))
+                .status())
+        .isEqualTo(200);
+    assertThat(
+            server
+                .anonymous()
+                .post("/api/v1/auth/refresh", Map.of("refresh_token", refresh))
+                .status())
+        .isEqualTo(401);
+    assertThat(login("acc-pw", "password-of-acc-pw").status()).isEqualTo(401);
+    assertThat(login("acc-pw", "a-brand-new-password").status()).isEqualTo(200);
+  }
+}
