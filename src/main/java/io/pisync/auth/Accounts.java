@@ -134,8 +134,62 @@ public final class Accounts {
   }
 
   /** Changes the role; false if there is no such account. */
-  public boolean setRole(String username, Role role) {
-    return update("UPDATE accounts SET role = :v WHERE username = :u", username, role.wire());
+  /** Outcome of a change that must leave at least one admin. */
+  public enum Change {
+    DONE,
+    NO_SUCH_ACCOUNT,
+    LAST_ADMIN
+  }
+
+  public Change setRole(String username, Role role) {
+    return keepingAnAdmin(
+        username,
+        role != Role.ADMIN,
+        h ->
+            h.createUpdate("UPDATE accounts SET role = :r WHERE username = :u")
+                .bind("u", username)
+                .bind("r", role.wire())
+                .execute());
+  }
+
+  /** Deletes the account and its refresh tokens. */
+  public Change delete(String username) {
+    return keepingAnAdmin(
+        username,
+        true,
+        h ->
+            h.createUpdate("DELETE FROM accounts WHERE username = :u")
+                .bind("u", username)
+                .execute());
+  }
+
+  /**
+   * Runs a change that may take away an admin, under a lock, so two admins removing each other at
+   * once cannot leave PiSync without one.
+   */
+  private Change keepingAnAdmin(
+      String username,
+      boolean removesAdmin,
+      java.util.function.ToIntFunction<org.jdbi.v3.core.Handle> change) {
+    return jdbi.inTransaction(h -> {
+      h.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE");
+      Optional<String> role =
+          h.createQuery("SELECT role FROM accounts WHERE username = :u")
+              .bind("u", username)
+              .mapTo(String.class)
+              .findOne();
+      if (role.isEmpty()) return Change.NO_SUCH_ACCOUNT;
+      if (removesAdmin
+          && role.get().equals("admin")
+          && h.createQuery("SELECT count(*) FROM accounts WHERE role = 'admin'")
+                  .mapTo(Long.class)
+                  .one()
+              <= 1) {
+        return Change.LAST_ADMIN;
+      }
+      change.applyAsInt(h);
+      return Change.DONE;
+    });
   }
 
   /** Sets a new password, lifts any lock and signs the account out everywhere. */
@@ -160,20 +214,6 @@ public final class Accounts {
   }
 
   /** Deletes the account and its refresh tokens; false if there is no such account. */
-  public boolean delete(String username) {
-    return jdbi.withHandle(h ->
-        h.createUpdate("DELETE FROM accounts WHERE username = :u").bind("u", username).execute())
-        == 1;
-  }
-
-  /** Counts admins, so the last one cannot be removed or demoted. */
-  public long admins() {
-    return jdbi.withHandle(h ->
-        h.createQuery("SELECT count(*) FROM accounts WHERE role = 'admin'")
-            .mapTo(Long.class)
-            .one());
-  }
-
   /**
    * Checks a password. A locked account is refused without looking at the password; failures count
    * towards the lock, a success resets the count.
@@ -205,7 +245,8 @@ public final class Accounts {
       jdbi.useHandle(h ->
           h.createUpdate(
                   "UPDATE accounts SET failed_logins = 0, locked_until = NULL"
-                      + " WHERE username = :u AND failed_logins > 0")
+                      + " WHERE username = :u"
+                      + " AND (failed_logins > 0 OR locked_until IS NOT NULL)")
               .bind("u", username)
               .execute());
       return new SignIn.Success(username, row.get().role());

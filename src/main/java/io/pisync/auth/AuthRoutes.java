@@ -76,7 +76,11 @@ public final class AuthRoutes {
     fields.check();
     String address = ctx.ip();
     throttle.lockedUntil(address).ifPresent(until -> throw429(until, "this address"));
-    switch (accounts.signIn(username, password)) {
+    Accounts.SignIn outcome =
+        Accounts.USERNAME.matcher(username).matches()
+            ? accounts.signIn(username, password)
+            : new Accounts.SignIn.WrongCredentials();
+    switch (outcome) {
       case Accounts.SignIn.Success ok -> {
         throttle.succeeded(address);
         ctx.json(TokenAnswer.of(tokens.issue(ok.username(), ok.role())));
@@ -164,32 +168,39 @@ public final class AuthRoutes {
   }
 
   private void change(Context ctx) {
-    String username = ctx.pathParam("username");
+    String username = username(ctx);
     var fields = new JsonFields(JsonBody.read(ctx, mapper), Set.of("password", "role"));
-    String password = fields.text("password", false);
+    String password = fields.optionalSecret("password");
     Role role = role(fields, false);
     if (password != null) fields.add(Accounts.passwordProblems(password));
     fields.check();
     if (accounts.find(username).isEmpty()) throw noSuchAccount(username);
-    if (role != null && role != Role.ADMIN) refuseLastAdmin(username);
-    if (role != null) accounts.setRole(username, role);
+    if (role != null) outcome(accounts.setRole(username, role), username);
     if (password != null) accounts.setPassword(username, password);
     ctx.json(view(accounts.find(username).orElseThrow(() -> noSuchAccount(username))));
   }
 
   private void delete(Context ctx) {
-    String username = ctx.pathParam("username");
-    refuseLastAdmin(username);
-    if (!accounts.delete(username)) throw noSuchAccount(username);
+    String username = username(ctx);
+    outcome(accounts.delete(username), username);
     ctx.status(204);
   }
 
-  /** Nobody could administer PiSync any more. */
-  private void refuseLastAdmin(String username) {
-    boolean isAdmin = accounts.find(username).map(a -> a.role() == Role.ADMIN).orElse(false);
-    if (isAdmin && accounts.admins() <= 1) {
-      throw new ApiProblem(
-          ProblemType.LAST_ADMIN, "'" + username + "' is the last admin; make another admin first");
+  /** The account named in the path; names no account could have are simply not found. */
+  private static String username(Context ctx) {
+    String username = ctx.pathParam("username");
+    if (!Accounts.USERNAME.matcher(username).matches()) throw noSuchAccount("(invalid name)");
+    return username;
+  }
+
+  private static void outcome(Accounts.Change change, String username) {
+    switch (change) {
+      case DONE -> {}
+      case NO_SUCH_ACCOUNT -> throw noSuchAccount(username);
+      case LAST_ADMIN ->
+          throw new ApiProblem(
+              ProblemType.LAST_ADMIN,
+              "'" + username + "' is the last admin; make another admin first");
     }
   }
 

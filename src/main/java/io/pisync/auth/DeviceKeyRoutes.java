@@ -125,13 +125,13 @@ public final class DeviceKeyRoutes {
   }
 
   private void find(Context ctx) {
-    String deviceId = ctx.pathParam("device_id");
+    String deviceId = deviceId(ctx);
     ctx.json(
         RegistrationView.of(keys.find(deviceId).orElseThrow(() -> notRegistered(deviceId)), null));
   }
 
   private void rotate(Context ctx) {
-    String deviceId = ctx.pathParam("device_id");
+    String deviceId = deviceId(ctx);
     DeviceKeys.Rotated rotated = keys.rotate(deviceId).orElseThrow(() -> notRegistered(deviceId));
     ctx.json(
         Map.of(
@@ -141,9 +141,18 @@ public final class DeviceKeyRoutes {
   }
 
   private void revoke(Context ctx) {
-    String deviceId = ctx.pathParam("device_id");
+    String deviceId = deviceId(ctx);
     if (!keys.revoke(deviceId)) throw notRegistered(deviceId);
     ctx.status(204);
+  }
+
+  /** The device named in the path; ids no device could have are simply not registered. */
+  private static String deviceId(Context ctx) {
+    String deviceId = ctx.pathParam("device_id");
+    if (!io.pisync.telemetry.SyncEvent.DEVICE_ID.matcher(deviceId).matches()) {
+      throw notRegistered("(invalid id)");
+    }
+    return deviceId;
   }
 
   private static ApiProblem notRegistered(String deviceId) {

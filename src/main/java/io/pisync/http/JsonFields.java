@@ -40,6 +40,11 @@ public final class JsonFields {
     return text(name, true, true);
   }
 
+  /** An optional secret field; null when absent. */
+  public String optionalSecret(String name) {
+    return text(name, false, true);
+  }
+
   private String text(String name, boolean required, boolean secret) {
     JsonNode value = body.path(name);
     if (value.isMissingNode() || value.isNull()) {

@@ -185,6 +185,9 @@ class AccountsTest {
                 Map.of("username", "bad name", "password", "short", "role", "boss"));
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.body()).contains("username", "password", "role").doesNotContain("short\"");
+    assertThat(login("nul\u0000name", "password-password").status())
+        .as("a name no account can have is just a wrong sign-in")
+        .isEqualTo(401);
     create("acc-dup", "viewer");
     assertThat(
             server

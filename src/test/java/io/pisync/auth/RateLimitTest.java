@@ -1,0 +1,129 @@
+package io.pisync.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pisync.support.Api;
+import io.pisync.support.SharedPostgres;
+import io.pisync.support.TestClock;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RateLimitTest {
+  @Test
+  void aDeviceKeyIsLimitedAtTheConfiguredRateWithHeadersAndRecovers() {
+    try (TestServer server = TestServer.start(Map.of("PISYNC_RATE_DEVICE_PER_MINUTE", "5"))) {
+      Api device = server.device("rl-device");
+      for (int i = 0; i < 5; i++) {
+        var r = device.get("/api/v1/devices/rl-device");
+        assertThat(r.status()).isNotEqualTo(429);
+        assertThat(r.header("RateLimit-Limit")).isEqualTo("5");
+        assertThat(r.header("RateLimit-Remaining")).isEqualTo(Integer.toString(4 - i));
+      }
+      var limited = device.get("/api/v1/devices/rl-device");
+      assertThat(limited.status()).isEqualTo(429);
+      assertThat(limited.contentType()).startsWith("application/problem+json");
+      assertThat(limited.json().get("type").asText()).endsWith("/rate-limited");
+      assertThat(limited.header("RateLimit-Remaining")).isEqualTo("0");
+      assertThat(Long.parseLong(limited.header("Retry-After"))).isBetween(1L, 12L);
+      assertThat(Long.parseLong(limited.header("RateLimit-Reset"))).isBetween(1L, 12L);
+      assertThat(server.device("rl-other").get("/api/v1/devices/rl-other").status())
+          .as("another device has its own bucket")
+          .isNotEqualTo(429);
+
+      server.clock().advance(Duration.ofSeconds(13));
+      assertThat(device.get("/api/v1/devices/rl-device").status()).isNotEqualTo(429);
+      server.clock().advance(Duration.ofMinutes(1));
+      for (int i = 0; i < 5; i++) {
+        assertThat(device.get("/api/v1/devices/rl-device").status()).isNotEqualTo(429);
+      }
+    }
+  }
+
+  @Test
+  void anAccountIsLimitedPerAccount() {
+    try (TestServer server = TestServer.start(Map.of("PISYNC_RATE_ACCOUNT_PER_MINUTE", "3"))) {
+      Api admin = server.api();
+      for (int i = 0; i < 3; i++) {
+        assertThat(admin.get("/api/v1/stats").status()).isEqualTo(200);
+      }
+      assertThat(admin.get("/api/v1/stats").status()).isEqualTo(429);
+    }
+  }
+
+  @Test
+  void unauthenticatedRoutesAndFailedCredentialsAreLimitedPerAddressButProbesAreNot() {
+    try (TestServer server = TestServer.start(Map.of("PISYNC_RATE_ADDRESS_PER_MINUTE", "4"))) {
+      Api anonymous = server.anonymous();
+      int limitedAt = -1;
+      for (int i = 0; i < 6 && limitedAt < 0; i++) {
+        var r =
+            anonymous.post(
+                "/api/v1/auth/login", Map.of("username", "admin", "password", "not-it-" + i));
+        if (r.status() == 429) limitedAt = i;
+      }
+      // The admin sign-in of TestServer.start() took one token already.
+      assertThat(limitedAt).isEqualTo(3);
+      assertThat(anonymous.withBearer("psk_guess").get("/api/v1/devices/x").status())
+          .isEqualTo(429);
+      for (int i = 0; i < 20; i++) {
+        assertThat(anonymous.get("/health/ready").status()).isEqualTo(200);
+      }
+    }
+  }
+
+  @Test
+  void sharedLimitsHoldAcrossInstancesOnOneDatabase() {
+    String url = SharedPostgres.newDatabase();
+    var clock = new TestClock();
+    Map<String, String> shared =
+        Map.of("PISYNC_RATE_LIMITS_SHARED", "true", "PISYNC_RATE_DEVICE_PER_MINUTE", "6");
+    try (TestServer one = TestServer.start(shared, url, clock);
+        TestServer two = TestServer.start(shared, url, clock)) {
+      String key = one.deviceKey("rl-shared");
+      Api onOne = one.anonymous().withBearer(key);
+      Api onTwo = two.anonymous().withBearer(key);
+      for (int i = 0; i < 3; i++) {
+        assertThat(onOne.get("/api/v1/devices/rl-shared").status()).isNotEqualTo(429);
+        assertThat(onTwo.get("/api/v1/devices/rl-shared").status()).isNotEqualTo(429);
+      }
+      assertThat(onOne.get("/api/v1/devices/rl-shared").status()).isEqualTo(429);
+      assertThat(onTwo.get("/api/v1/devices/rl-shared").status()).isEqualTo(429);
+      clock.advance(Duration.ofMinutes(1));
+      assertThat(onTwo.get("/api/v1/devices/rl-shared").status()).isNotEqualTo(429);
+    }
+  }
+
+  @Test
+  void failedSignInsFromOneAddressSlowDownThenLockIt() {
+    try (TestServer server =
+        TestServer.start(
+            Map.of(
+                "PISYNC_LOGIN_ADDRESS_MAX_FAILURES", "4",
+                "PISYNC_LOGIN_FAILURE_DELAY_MS", "100"))) {
+      Api anonymous = server.anonymous();
+      long started = System.nanoTime();
+      for (int i = 0; i < 3; i++) {
+        // different accounts: the address lock is about the address
+        assertThat(
+                anonymous
+                    .post(
+                        "/api/v1/auth/login",
+                        Map.of("username", "user" + i, "password", "wrong-password"))
+                    .status())
+            .isEqualTo(401);
+      }
+      // 100 + 200 + 300 ms of deliberate delay at least.
+      assertThat(Duration.ofNanos(System.nanoTime() - started))
+          .isGreaterThan(Duration.ofMillis(600));
+      anonymous.post("/api/v1/auth/login", Map.of("username", "user9", "password", "wrong-pw"));
+      var locked =
+          anonymous.post(
+              "/api/v1/auth/login",
+              Map.of("username", "admin", "password", TestServer.ADMIN_PASSWORD));
+      assertThat(locked.status()).isEqualTo(429);
+      assertThat(locked.json().get("type").asText()).endsWith("/login-locked");
+    }
+  }
+}
