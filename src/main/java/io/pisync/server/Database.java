@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Optional;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
@@ -29,13 +30,31 @@ public final class Database implements AutoCloseable {
   }
 
   public static Database open(Config config, MeterRegistry registry) {
+    return open(config, registry, false);
+  }
+
+  /**
+   * For administration commands: the embedded database of a running server is used as it is;
+   * otherwise the database is opened (and the embedded one started) as for serving.
+   */
+  public static Database openForAdministration(Config config, MeterRegistry registry) {
+    return open(config, registry, true);
+  }
+
+  private static Database open(Config config, MeterRegistry registry, boolean joinRunning) {
+    Optional<String> running =
+        joinRunning && config.embedded()
+            ? EmbeddedDatabase.runningUrl(config.dataDir())
+            : Optional.empty();
     EmbeddedDatabase embedded =
-        config.embedded()
+        config.embedded() && running.isEmpty()
             ? EmbeddedDatabase.start(config.dataDir(), config.embeddedDbPort())
             : null;
     try {
       var hikari = new HikariConfig();
-      if (embedded != null) {
+      if (running.isPresent()) {
+        hikari.setJdbcUrl(running.get());
+      } else if (embedded != null) {
         hikari.setJdbcUrl(embedded.jdbcUrl());
       } else {
         hikari.setJdbcUrl(config.dbUrl().orElseThrow());

@@ -76,6 +76,25 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * The JDBC URL of the postmaster already serving {@code dataDir} (a running {@code pisync
+   * serve}), so administration commands use it instead of starting a second one.
+   */
+  static Optional<String> runningUrl(Path dataDir) {
+    Path pidFile = dataDir.toAbsolutePath().normalize().resolve("pg").resolve("postmaster.pid");
+    try {
+      if (!Files.exists(pidFile)) return Optional.empty();
+      List<String> lines = Files.readAllLines(pidFile);
+      boolean alive =
+          readPid(pidFile).flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
+      if (!alive || lines.size() < 4) return Optional.empty();
+      int port = Integer.parseInt(lines.get(3).strip());
+      return Optional.of("jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres");
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
   public DataSource dataSource() {
     return postgres.getPostgresDatabase();
   }

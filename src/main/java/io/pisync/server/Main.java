@@ -12,7 +12,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "PiSync 0.1.0",
     description = "Sync server for offline learning devices.",
-    subcommands = {Main.Serve.class, Main.ConfigHelp.class})
+    subcommands = {
+      Main.Serve.class,
+      Main.ConfigHelp.class,
+      AdminCommands.User.class,
+      AdminCommands.Device.class
+    })
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
