@@ -177,6 +177,7 @@ public final class Load {
         HttpRequest.newBuilder(URI.create(base + "/api/v1/sync-events/batch"))
             .timeout(Duration.ofSeconds(60))
             .header("Content-Type", "application/json")
+            .header("Authorization", "Bearer " + System.getenv("BENCH_TOKEN"))
             .POST(HttpRequest.BodyPublishers.ofString(body))
             .build();
     try {

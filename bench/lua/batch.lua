@@ -14,6 +14,7 @@ local body_devices = tonumber(os.getenv("BENCH_BODY_DEVICES") or tostring(batch)
 wrk.method = "POST"
 wrk.path = "/api/v1/sync-events/batch"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 
 local pool = {}
 local next_index = 1

@@ -1,4 +1,5 @@
 -- GET /api/v1/devices/{id}/sync-events for a random device of the loaded data set.
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 dofile(os.getenv("BENCH_LUA") .. "/common.lua")
 
 local devices = tonumber(os.getenv("BENCH_DEVICES") or "100000")

@@ -9,6 +9,7 @@ local prefix = os.getenv("BENCH_DEVICE_PREFIX") or "bench-s-"
 wrk.method = "POST"
 wrk.path = "/api/v1/sync-events"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 
 function init(args) seed() end
 
