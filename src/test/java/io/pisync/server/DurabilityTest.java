@@ -86,6 +86,10 @@ class DurabilityTest {
       }
       assertCountersMatchHistoryWithoutDuplicates(api, acked);
       assertAccessLogLines(log2);
+      // Device keys and access tokens went over the wire thousands of times: never into a log.
+      for (Path log : List.of(log1, log2)) {
+        assertThat(Files.readString(log)).doesNotContain("psk_").doesNotContain("eyJ");
+      }
     } finally {
       second.destroy();
       second.waitFor();
