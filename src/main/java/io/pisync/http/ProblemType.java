@@ -16,6 +16,10 @@ public enum ProblemType {
   ALREADY_EXISTS(409, "already-exists", "A resource with this name already exists"),
   LAST_ADMIN(409, "last-admin", "The last admin account cannot be removed or demoted"),
   ENROLMENT_OFF(403, "enrolment-off", "Self-enrolment is switched off on this server"),
+  COLLECTION_POLICY_CONFLICT(
+      409, "collection-policy-conflict", "The collection already has records under another policy"),
+  RESYNC_REQUIRED(
+      410, "resync-required", "The cursor can no longer be followed; resync from scratch"),
   PAYLOAD_TOO_LARGE(413, "payload-too-large", "The request body is too large"),
   URI_TOO_LONG(414, "uri-too-long", "The URI is too long"),
   UNSUPPORTED_MEDIA_TYPE(415, "unsupported-media-type", "The request body must be JSON"),

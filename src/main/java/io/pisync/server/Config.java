@@ -1,5 +1,6 @@
 package io.pisync.server;
 
+import io.pisync.sync.SyncSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +35,8 @@ public record Config(
     int writerThreads,
     int maxBatchEvents,
     int clockSkewHours,
-    Security security) {
+    Security security,
+    SyncSettings sync) {
 
   /** Credentials, tokens, rate limits and HTTP hardening. */
   public record Security(
@@ -96,7 +98,14 @@ public record Config(
     CORS_ORIGINS("", "comma-separated origins allowed by CORS; empty: none"),
     IDLE_TIMEOUT_SECONDS("30", "connections idle this long are closed"),
     JSON_MAX_DEPTH("32", "deepest JSON nesting accepted"),
-    JSON_MAX_TOKENS("200000", "most JSON tokens (fields, values) in one body");
+    JSON_MAX_TOKENS("200000", "most JSON tokens (fields, values) in one body"),
+    SYNC_TOMBSTONE_RETENTION_DAYS(
+        "30", "days deleted records are kept for devices to pull (an older cursor gets 410)"),
+    SYNC_MUTATION_RETENTION_DAYS(
+        "90", "days pushed mutation ids are remembered, so a replay is answered as a duplicate"),
+    SYNC_MAX_PUSH_MUTATIONS("1000", "most mutations in one push"),
+    SYNC_STREAM_HEARTBEAT_SECONDS("15", "how often an idle sync stream sends a heartbeat"),
+    SYNC_MAX_STREAMS("10000", "most sync streams open at once (more: 503)");
 
     final String defaultValue;
     final String description;
@@ -167,9 +176,11 @@ public record Config(
             reader.integer(Setting.WRITER_THREADS, 1, 64),
             reader.integer(Setting.MAX_BATCH_EVENTS, 1, 100_000),
             reader.integer(Setting.CLOCK_SKEW_HOURS, 0, 24 * 366),
-            security(reader));
+            security(reader),
+            sync(reader));
     config.dbUrl.ifPresent(url -> checkDbUrl(url, problems));
     checkCredentialsNeedUrl(config, problems);
+    checkHeartbeat(config, problems);
     checkUnknownVariables(env, problems);
     if (!problems.isEmpty()) {
       throw new InvalidConfigException(problems);
@@ -198,6 +209,47 @@ public record Config(
         Duration.ofSeconds(reader.integer(Setting.IDLE_TIMEOUT_SECONDS, 1, 3600)),
         reader.integer(Setting.JSON_MAX_DEPTH, 2, 1000),
         reader.integer(Setting.JSON_MAX_TOKENS, 100, 100_000_000));
+  }
+
+  /**
+   * Record sync. Mutation ids must be remembered at least as long as cursors are followed: a device
+   * may replay a push for as long as its cursor is good.
+   */
+  private static SyncSettings sync(Reader reader) {
+    int tombstoneDays = reader.integer(Setting.SYNC_TOMBSTONE_RETENTION_DAYS, 1, 3650);
+    int mutationDays = reader.integer(Setting.SYNC_MUTATION_RETENTION_DAYS, 1, 3650);
+    if (mutationDays < tombstoneDays) {
+      reader
+          .problems()
+          .add(
+              "PISYNC_SYNC_MUTATION_RETENTION_DAYS ("
+                  + mutationDays
+                  + ") must be at least PISYNC_SYNC_TOMBSTONE_RETENTION_DAYS ("
+                  + tombstoneDays
+                  + "): a device may replay a push for as long as its cursor is followed");
+    }
+    int maxPush = reader.integer(Setting.SYNC_MAX_PUSH_MUTATIONS, 1, 10_000);
+    int heartbeat = reader.integer(Setting.SYNC_STREAM_HEARTBEAT_SECONDS, 1, 300);
+    int maxStreams = reader.integer(Setting.SYNC_MAX_STREAMS, 0, 1_000_000);
+    try {
+      return new SyncSettings(tombstoneDays, mutationDays, maxPush, heartbeat, maxStreams);
+    } catch (IllegalArgumentException alreadyReported) {
+      return null; // load() throws with the problems found above
+    }
+  }
+
+  /** An idle stream must send something before the connection's idle timeout closes it. */
+  private static void checkHeartbeat(Config config, List<String> problems) {
+    if (config.sync() != null
+        && config.security() != null
+        && config.sync().streamHeartbeatSeconds() >= config.security().idleTimeout().toSeconds()) {
+      problems.add(
+          "PISYNC_SYNC_STREAM_HEARTBEAT_SECONDS ("
+              + config.sync().streamHeartbeatSeconds()
+              + ") must be below PISYNC_IDLE_TIMEOUT_SECONDS ("
+              + config.security().idleTimeout().toSeconds()
+              + "), or idle sync streams are cut");
+    }
   }
 
   private static void checkDbUrl(String url, List<String> problems) {

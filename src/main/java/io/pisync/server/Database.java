@@ -105,6 +105,19 @@ public final class Database implements AutoCloseable {
     log.info("database schema at version {}", result.targetSchemaVersion);
   }
 
+  /**
+   * A connection of its own, outside the pool, for work that holds one for long (LISTEN). The
+   * caller closes it.
+   */
+  public Connection openDedicated() throws SQLException {
+    var props = new java.util.Properties();
+    if (pool.getUsername() != null) props.setProperty("user", pool.getUsername());
+    if (pool.getPassword() != null) props.setProperty("password", pool.getPassword());
+    props.setProperty("ApplicationName", "pisync-listen");
+    props.setProperty("tcpKeepAlive", "true");
+    return java.sql.DriverManager.getConnection(pool.getJdbcUrl(), props);
+  }
+
   public DataSource dataSource() {
     return pool;
   }

@@ -23,6 +23,7 @@ import io.pisync.device.DeviceStore;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.Json;
 import io.pisync.http.Routes;
+import io.pisync.sync.RecordSync;
 import io.pisync.telemetry.EventParser;
 import io.pisync.telemetry.EventStore;
 import io.pisync.telemetry.EventWriter;
@@ -44,6 +45,7 @@ public final class PiSyncServer implements AutoCloseable {
   private final Database database;
   private final EventWriter writer;
   private final PartitionMaintenance partitions;
+  private final RecordSync sync;
   private final Javalin app;
   private final Routes routes;
 
@@ -51,11 +53,13 @@ public final class PiSyncServer implements AutoCloseable {
       Database database,
       EventWriter writer,
       PartitionMaintenance partitions,
+      RecordSync sync,
       Javalin app,
       Routes routes) {
     this.database = database;
     this.writer = writer;
     this.partitions = partitions;
+    this.sync = sync;
     this.app = app;
     this.routes = routes;
   }
@@ -67,6 +71,7 @@ public final class PiSyncServer implements AutoCloseable {
     Database database = Database.open(config, registry);
     EventWriter writer = null;
     PartitionMaintenance partitions = null;
+    RecordSync sync = null;
     try {
       partitions = new PartitionMaintenance(database.dataSource(), clock);
       partitions.start();
@@ -114,9 +119,15 @@ public final class PiSyncServer implements AutoCloseable {
               mapper,
               clock)
           .register(routes);
+      sync =
+          new RecordSync(
+              database.dataSource(), database::openDedicated, mapper, clock, config.sync());
+      sync.register(routes);
+      bindSyncMetrics(registry, sync);
       new OperationsRoutes(database, registry).register(routes);
 
       Javalin app = createApp(config, mapper, registry, routes, security.guard());
+      sync.start();
       app.start(config.host(), config.port());
       for (var connector : app.jettyServer().server().getConnectors()) {
         if (connector instanceof org.eclipse.jetty.server.AbstractConnector c) {
@@ -124,8 +135,9 @@ public final class PiSyncServer implements AutoCloseable {
         }
       }
       log.info("PiSync listening on http://{}:{}", config.host(), app.port());
-      return new PiSyncServer(database, writer, partitions, app, routes);
+      return new PiSyncServer(database, writer, partitions, sync, app, routes);
     } catch (RuntimeException | SQLException e) {
+      if (sync != null) sync.close();
       if (writer != null) writer.close();
       if (partitions != null) partitions.close();
       database.close();
@@ -140,6 +152,17 @@ public final class PiSyncServer implements AutoCloseable {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+  }
+
+  private static void bindSyncMetrics(PrometheusMeterRegistry registry, RecordSync sync) {
+    io.micrometer.core.instrument.Gauge.builder(
+            "pisync.sync.streams", sync.streams(), s -> s.open())
+        .description("sync streams open")
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "pisync.sync.pokes", sync.streams(), s -> s.pokes())
+        .description("pokes sent on sync streams")
+        .register(registry);
   }
 
   private static Javalin createApp(
@@ -224,9 +247,15 @@ public final class PiSyncServer implements AutoCloseable {
     return routes;
   }
 
-  /** Stops taking requests, commits queued events, then closes the database. */
+  /** Record sync: its purge job (tests run it on demand) and its streams. */
+  public RecordSync sync() {
+    return sync;
+  }
+
+  /** Ends sync streams, stops taking requests, commits queued events, then closes the database. */
   @Override
   public void close() {
+    sync.close();
     app.stop();
     writer.close();
     partitions.close();

@@ -1,0 +1,136 @@
+package io.pisync.sync;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import javax.sql.DataSource;
+
+/**
+ * Grants and revocations of scopes. Each change takes a feed position (last, like a push), so pulls
+ * know which records a device has not been sent yet and when to tell it to drop a scope.
+ */
+final class GrantStore {
+  private final DataSource dataSource;
+  private final ObjectMapper mapper;
+
+  /** A scope a device may use. */
+  record Grant(String deviceId, String scope, Instant grantedAt) {}
+
+  /** The grant, whether this call created it, and the feed head it took (0: none). */
+  record Granted(Grant grant, boolean created, long head) {}
+
+  GrantStore(DataSource dataSource, ObjectMapper mapper) {
+    this.dataSource = dataSource;
+    this.mapper = mapper;
+  }
+
+  Granted grant(String device, String scope, Instant at) throws SQLException {
+    return Transactions.run(
+        dataSource,
+        c -> {
+          Optional<Grant> existing = lockGrant(c, device, scope);
+          if (existing.isPresent()) return new Granted(existing.get(), false, 0);
+          long head = PushStore.takePositions(c, 1);
+          String sql =
+              """
+              INSERT INTO sync_grants (device_id, scope, granted_seq, granted_at)
+              VALUES (?, ?, ?, ?)
+              ON CONFLICT (device_id, scope) DO UPDATE
+                SET granted_seq = excluded.granted_seq, granted_at = excluded.granted_at
+              """;
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, device);
+            ps.setString(2, scope);
+            ps.setLong(3, head);
+            ps.setObject(4, at.atOffset(ZoneOffset.UTC));
+            ps.executeUpdate();
+          }
+          notifyChange(c, head, device, scope);
+          return new Granted(new Grant(device, scope, at), true, head);
+        });
+  }
+
+  /** Revokes a grant in force; empty when there was none. Returns the feed head it took. */
+  Optional<Long> revoke(String device, String scope, Instant at) throws SQLException {
+    return Transactions.run(
+        dataSource,
+        c -> {
+          if (lockGrant(c, device, scope).isEmpty()) return Optional.empty();
+          long head = PushStore.takePositions(c, 1);
+          String sql =
+              """
+              UPDATE sync_grants SET granted_seq = NULL, granted_at = NULL,
+                revoked_seq = ?, revoked_at = ?
+              WHERE device_id = ? AND scope = ?
+              """;
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, head);
+            ps.setObject(2, at.atOffset(ZoneOffset.UTC));
+            ps.setString(3, device);
+            ps.setString(4, scope);
+            ps.executeUpdate();
+          }
+          notifyChange(c, head, device, scope);
+          return Optional.of(head);
+        });
+  }
+
+  private void notifyChange(Connection c, long head, String device, String scope)
+      throws SQLException {
+    Notices.notify(c, mapper, new Notices.Notice(head, null, Set.of(scope), List.of(device)));
+  }
+
+  private static Optional<Grant> lockGrant(Connection c, String device, String scope)
+      throws SQLException {
+    String sql =
+        "SELECT granted_at FROM sync_grants WHERE device_id = ? AND scope = ?"
+            + " AND granted_seq IS NOT NULL FOR UPDATE";
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, device);
+      ps.setString(2, scope);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next()
+            ? Optional.of(new Grant(device, scope, PushStore.instant(rs, 1)))
+            : Optional.empty();
+      }
+    }
+  }
+
+  /** The scopes a device may use now, by name. */
+  List<Grant> scopes(String device) throws SQLException {
+    String sql =
+        "SELECT scope, granted_at FROM sync_grants WHERE device_id = ?"
+            + " AND granted_seq IS NOT NULL ORDER BY scope";
+    List<Grant> grants = new ArrayList<>();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, device);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          grants.add(new Grant(device, rs.getString(1), PushStore.instant(rs, 2)));
+        }
+      }
+    }
+    return grants;
+  }
+
+  /** Whether the device ever had a grant (in force or revoked). */
+  boolean everGranted(String device) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT 1 FROM sync_grants WHERE device_id = ? LIMIT 1")) {
+      ps.setString(1, device);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+}

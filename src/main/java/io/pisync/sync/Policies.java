@@ -1,0 +1,277 @@
+package io.pisync.sync;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pisync.http.FieldError;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The conflict policies: given a mutation and the record's current state, what to store. Pure
+ * logic; the caller holds the record's lock and stores the outcome.
+ *
+ * <p>A mutation <em>follows</em> the current version when the device had seen it ({@code
+ * base_version >= version}) or wrote it itself (a device's mutations arrive in the order it made
+ * them). Only mutations that do not follow the current version are concurrent edits, which the
+ * policies settle.
+ */
+final class Policies {
+  static final String SUPERSEDED = "superseded";
+  static final String STALE_VERSION = "stale_version";
+  static final String SUBMITTED = "submitted";
+  static final String STALE_DELETE = "stale_delete";
+
+  /** A version that lost, kept in the conflict history. {@code version} is null if never stored. */
+  record Loser(
+      Long version,
+      String device,
+      String mutationId,
+      boolean deleted,
+      String data,
+      Instant modifiedAt,
+      String reason) {}
+
+  /** What to do with one mutation. */
+  sealed interface Decision {
+    /** Store {@code next}; {@code displaced} is a concurrent version it replaces. */
+    record Apply(StoredRecord next, Optional<Loser> displaced) implements Decision {}
+
+    /** Keep the current version; the mutation lost and is kept as {@code loser}. */
+    record Refuse(String reason, String detail, Loser loser) implements Decision {}
+
+    /** Refuse the mutation itself (invalid for its collection, nothing to delete...). */
+    record Reject(String reason, String detail, List<FieldError> errors) implements Decision {}
+  }
+
+  private final ObjectMapper mapper;
+
+  Policies(ObjectMapper mapper) {
+    this.mapper = mapper;
+  }
+
+  /**
+   * @param current the record now, or null when it does not exist
+   * @param receivedAt when the server received the push (microsecond precision)
+   */
+  Decision decide(
+      Policy policy, Mutation m, String device, StoredRecord current, Instant receivedAt) {
+    Edit edit = new Edit(m, device, current, effectiveTime(m, receivedAt), receivedAt);
+    return switch (policy) {
+      case MERGE -> merge(edit);
+      case LAST_WRITER_WINS -> lastWriterWins(edit);
+      case LOCKED_AFTER_SUBMIT -> lockedAfterSubmit(edit);
+      case APPEND_ONLY -> appendOnly(edit);
+    };
+  }
+
+  /** The device's edit time, never later than the server received it: clocks ahead gain nothing. */
+  static Instant effectiveTime(Mutation m, Instant receivedAt) {
+    return m.modifiedAt().filter(t -> t.isBefore(receivedAt)).orElse(receivedAt);
+  }
+
+  /** One mutation against one current state. */
+  private record Edit(
+      Mutation m, String device, StoredRecord current, Instant at, Instant receivedAt) {
+    boolean exists() {
+      return current != null;
+    }
+
+    boolean live() {
+      return current != null && !current.deleted();
+    }
+
+    boolean follows() {
+      return current == null
+          || m.baseVersion() >= current.version()
+          || current.updatedBy().equals(device);
+    }
+
+    /** Last writer wins: the later edit time; the greater device id on a tie. */
+    boolean newerThanCurrent() {
+      int c = at.compareTo(current.modifiedAt());
+      return c > 0 || (c == 0 && device.compareTo(current.updatedBy()) > 0);
+    }
+
+    StoredRecord next(String data, boolean exact) {
+      long version = current == null ? 1 : current.version() + 1;
+      return new StoredRecord(
+          m.key(), version, data == null, data, at, receivedAt, device, m.mutationId(), exact, 0);
+    }
+
+    Loser incomingLoser(String data, String reason) {
+      return new Loser(null, device, m.mutationId(), data == null, data, at, reason);
+    }
+
+    Loser currentLoser() {
+      return new Loser(
+          current.version(),
+          current.updatedBy(),
+          current.mutationId(),
+          current.deleted(),
+          current.data(),
+          current.modifiedAt(),
+          SUPERSEDED);
+    }
+
+    String changedSince() {
+      return "the record changed since base_version "
+          + m.baseVersion()
+          + " (now version "
+          + current.version()
+          + " by "
+          + current.updatedBy()
+          + ")";
+    }
+  }
+
+  private Decision lastWriterWins(Edit e) {
+    String data = e.m.op() == Op.UPSERT ? json(e.m.data()) : null;
+    if (!e.exists() && e.m.op() == Op.DELETE) return notFound(e);
+    if (e.follows()) return new Decision.Apply(e.next(data, true), Optional.empty());
+    if (e.newerThanCurrent()) {
+      return new Decision.Apply(e.next(data, true), Optional.of(e.currentLoser()));
+    }
+    String detail =
+        e.changedSince()
+            + " and that edit is the later one ("
+            + e.current.modifiedAt()
+            + " against "
+            + e.at
+            + "); this version is kept in the record's conflict history";
+    return new Decision.Refuse(STALE_VERSION, detail, e.incomingLoser(data, STALE_VERSION));
+  }
+
+  private Decision lockedAfterSubmit(Edit e) {
+    if (e.m.op() == Op.UPSERT) {
+      JsonNode submitted = e.m.data().get("submitted");
+      if (submitted != null && !submitted.isBoolean()) {
+        return invalid("data.submitted", submitted.toString(), "must be true or false");
+      }
+    }
+    String data = e.m.op() == Op.UPSERT ? json(e.m.data()) : null;
+    if (e.live() && isSubmitted(parse(e.current.data()))) {
+      String detail =
+          "version "
+              + e.current.version()
+              + " was submitted by "
+              + e.current.updatedBy()
+              + "; a submitted assignment is not changed";
+      return new Decision.Refuse(SUBMITTED, detail, e.incomingLoser(data, SUBMITTED));
+    }
+    if (e.m.op() == Op.UPSERT && isSubmitted(e.m.data()) && e.exists()) {
+      Optional<Loser> displaced = e.follows() ? Optional.empty() : Optional.of(e.currentLoser());
+      return new Decision.Apply(e.next(data, true), displaced);
+    }
+    return lastWriterWins(e);
+  }
+
+  private static boolean isSubmitted(JsonNode data) {
+    JsonNode submitted = data.get("submitted");
+    return submitted != null && submitted.isBoolean() && submitted.booleanValue();
+  }
+
+  private Decision appendOnly(Edit e) {
+    if (e.m.op() == Op.DELETE) {
+      return new Decision.Reject(
+          "append_only", e.m.key().collection() + " records are never deleted", List.of());
+    }
+    if (e.exists()) {
+      return new Decision.Reject(
+          "append_only",
+          "record "
+              + e.m.key().recordId()
+              + " already exists (version "
+              + e.current.version()
+              + "); "
+              + e.m.key().collection()
+              + " records are never changed: send a new record_id",
+          List.of());
+    }
+    return new Decision.Apply(e.next(json(e.m.data()), true), Optional.empty());
+  }
+
+  private Decision merge(Edit e) {
+    if (e.m.op() == Op.DELETE) {
+      if (!e.exists()) return notFound(e);
+      if (e.follows()) return new Decision.Apply(e.next(null, true), Optional.empty());
+      String detail =
+          e.changedSince() + "; progress is deleted only by a device that has seen all of it";
+      return new Decision.Refuse(STALE_DELETE, detail, e.incomingLoser(null, STALE_DELETE));
+    }
+    List<FieldError> errors = checkProgress(e.m.data());
+    if (!errors.isEmpty()) return new Decision.Reject("validation", describe(errors), errors);
+    ObjectNode merged = e.live() ? (ObjectNode) parse(e.current.data()) : mapper.createObjectNode();
+    for (Map.Entry<String, JsonNode> field : e.m.data().properties()) {
+      merged.set(field.getKey(), mergeField(field.getKey(), merged.get(field.getKey()), field));
+    }
+    boolean exact = merged.equals(e.m.data());
+    return new Decision.Apply(e.next(json(merged), exact), Optional.empty());
+  }
+
+  /** Furthest position and highest score kept, completed stays completed; others: the newest. */
+  private static JsonNode mergeField(String name, JsonNode stored, Map.Entry<String, JsonNode> in) {
+    JsonNode incoming = in.getValue();
+    if (stored == null) return incoming;
+    return switch (name) {
+      case "position", "score" ->
+          stored.isNumber() && stored.decimalValue().compareTo(incoming.decimalValue()) > 0
+              ? stored
+              : incoming;
+      case "completed" -> stored.isBoolean() && stored.booleanValue() ? stored : incoming;
+      default -> incoming;
+    };
+  }
+
+  private static List<FieldError> checkProgress(ObjectNode data) {
+    List<FieldError> errors = new ArrayList<>();
+    JsonNode position = data.get("position");
+    if (position != null && (!position.isNumber() || position.decimalValue().signum() < 0)) {
+      errors.add(new FieldError("data.position", position.toString(), "must be a number >= 0"));
+    }
+    JsonNode score = data.get("score");
+    if (score != null && !score.isNumber()) {
+      errors.add(new FieldError("data.score", score.toString(), "must be a number"));
+    }
+    JsonNode completed = data.get("completed");
+    if (completed != null && !completed.isBoolean()) {
+      errors.add(new FieldError("data.completed", completed.toString(), "must be true or false"));
+    }
+    return errors;
+  }
+
+  private static Decision notFound(Edit e) {
+    return new Decision.Reject(
+        "not_found", "record " + e.m.key().recordId() + " does not exist: nothing to delete", null);
+  }
+
+  private static Decision invalid(String field, Object value, String message) {
+    List<FieldError> errors = List.of(new FieldError(field, value, message));
+    return new Decision.Reject("validation", describe(errors), errors);
+  }
+
+  private static String describe(List<FieldError> errors) {
+    return String.join(
+        "; ", errors.stream().map(err -> err.field() + ": " + err.message()).toList());
+  }
+
+  private String json(JsonNode node) {
+    try {
+      return mapper.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private JsonNode parse(String text) {
+    try {
+      return mapper.readTree(text);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored record data is not JSON", e);
+    }
+  }
+}

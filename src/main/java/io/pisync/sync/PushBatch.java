@@ -1,0 +1,203 @@
+package io.pisync.sync;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pisync.http.FieldError;
+import io.pisync.sync.MutationParser.Parsed;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The decisions of one push, in order, against the records as they are in its transaction: a
+ * mutation sees the effect of the ones before it. Collects what the transaction then stores.
+ */
+final class PushBatch {
+  /** A mutation id the device used before, with the answer it got. */
+  record Seen(String digest, String result, Instant receivedAt) {}
+
+  record ConflictRow(
+      RecordKey key, Instant at, long winnerVersion, String winnerDevice, Policies.Loser loser) {}
+
+  record MutationRow(String mutationId, String digest, String status, String result) {}
+
+  record Counts(long applied, long duplicates, long conflicts, long rejected) {}
+
+  private final String device;
+  private final Instant receivedAt;
+  private final ObjectMapper mapper;
+  private final Policies policies;
+  private final Map<String, Seen> seen;
+  private final Set<String> granted;
+  private final Map<String, Policy> collections;
+  private Map<RecordKey, StoredRecord> current = Map.of();
+  private final Map<RecordKey, StoredRecord> changed = new LinkedHashMap<>();
+  private final List<ConflictRow> conflicts = new ArrayList<>();
+  private final List<MutationRow> stored = new ArrayList<>();
+  private long applied;
+  private long duplicates;
+  private long conflicted;
+  private long rejected;
+
+  PushBatch(
+      String device,
+      Instant receivedAt,
+      ObjectMapper mapper,
+      Policies policies,
+      Map<String, Seen> seen,
+      Set<String> granted,
+      Map<String, Policy> collections) {
+    this.device = device;
+    this.receivedAt = receivedAt;
+    this.mapper = mapper;
+    this.policies = policies;
+    this.seen = seen;
+    this.granted = granted;
+    this.collections = collections;
+  }
+
+  /** The records that mutations of this push may change: to lock and read first. */
+  Set<RecordKey> candidates(List<Parsed> items) {
+    Set<RecordKey> keys = new HashSet<>();
+    for (Parsed item : items) {
+      if (item instanceof Parsed.Valid(Mutation m)
+          && !seen.containsKey(m.mutationId())
+          && collections.containsKey(m.key().collection())
+          && granted.contains(m.key().scope())) {
+        keys.add(m.key());
+      }
+    }
+    return keys;
+  }
+
+  void setCurrent(Map<RecordKey, StoredRecord> records) {
+    this.current = records;
+  }
+
+  PushResult handle(Parsed item) {
+    return switch (item) {
+      case Parsed.Valid(Mutation m) -> once(m.mutationId(), m.digest(), () -> decide(m));
+      case Parsed.Invalid(var id, var digest, var errors) when id.isPresent() ->
+          once(id.get(), digest.orElseThrow(), () -> invalid(id.get(), errors));
+      case Parsed.Invalid(var id, var digest, var errors) -> count(invalid(null, errors));
+    };
+  }
+
+  private PushResult once(String mutationId, String digest, Supplier<PushResult> decide) {
+    Seen before = seen.get(mutationId);
+    if (before != null && before.digest().equals(digest)) {
+      duplicates++;
+      return new PushResult.Duplicate(mutationId, before.result());
+    }
+    if (before != null) {
+      return count(
+          new PushResult.Rejected(
+              mutationId,
+              "mutation_id_reused",
+              "mutation_id "
+                  + mutationId
+                  + " was used on "
+                  + before.receivedAt()
+                  + " for a different mutation; a new change needs a new mutation_id",
+              null));
+    }
+    PushResult result = count(decide.get());
+    String text = json(result);
+    seen.put(mutationId, new Seen(digest, text, receivedAt));
+    stored.add(new MutationRow(mutationId, digest, result.status(), text));
+    return result;
+  }
+
+  private static PushResult invalid(String mutationId, List<FieldError> errors) {
+    String detail =
+        String.join("; ", errors.stream().map(e -> e.field() + ": " + e.message()).toList());
+    return new PushResult.Rejected(mutationId, "validation", detail, errors);
+  }
+
+  private PushResult decide(Mutation m) {
+    RecordKey key = m.key();
+    Policy policy = collections.get(key.collection());
+    if (policy == null) {
+      return new PushResult.Rejected(
+          m.mutationId(),
+          "unknown_collection",
+          "no collection '" + key.collection() + "'; an admin declares collections",
+          null);
+    }
+    if (!granted.contains(key.scope())) {
+      return new PushResult.Rejected(
+          m.mutationId(),
+          "scope_not_granted",
+          "this device has no access to scope '" + key.scope() + "'",
+          null);
+    }
+    StoredRecord now = current.get(key);
+    return switch (policies.decide(policy, m, device, now, receivedAt)) {
+      case Policies.Decision.Apply(StoredRecord next, var displaced) -> {
+        current.put(key, next);
+        changed.put(key, next);
+        displaced.ifPresent(loser ->
+            conflicts.add(new ConflictRow(key, receivedAt, next.version(), device, loser)));
+        yield new PushResult.Applied(
+            m.mutationId(),
+            key.collection(),
+            key.scope(),
+            key.recordId(),
+            next.version(),
+            next.exact() ? null : RecordView.of(next));
+      }
+      case Policies.Decision.Refuse(String reason, String detail, Policies.Loser loser) -> {
+        conflicts.add(new ConflictRow(key, receivedAt, now.version(), now.updatedBy(), loser));
+        yield new PushResult.Conflict(
+            m.mutationId(),
+            key.collection(),
+            key.scope(),
+            key.recordId(),
+            reason,
+            detail,
+            RecordView.of(now));
+      }
+      case Policies.Decision.Reject(String reason, String detail, List<FieldError> errors) ->
+          new PushResult.Rejected(m.mutationId(), reason, detail, errors);
+    };
+  }
+
+  private PushResult count(PushResult result) {
+    switch (result) {
+      case PushResult.Applied a -> applied++;
+      case PushResult.Conflict c -> conflicted++;
+      case PushResult.Rejected r -> rejected++;
+      case PushResult.Duplicate d -> duplicates++;
+    }
+    return result;
+  }
+
+  private String json(PushResult result) {
+    try {
+      return mapper.writeValueAsString(result);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  Map<RecordKey, StoredRecord> changed() {
+    return changed;
+  }
+
+  List<ConflictRow> conflicts() {
+    return conflicts;
+  }
+
+  List<MutationRow> stored() {
+    return stored;
+  }
+
+  Counts counts() {
+    return new Counts(applied, duplicates, conflicted, rejected);
+  }
+}

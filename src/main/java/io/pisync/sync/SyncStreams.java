@@ -1,0 +1,278 @@
+package io.pisync.sync;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.http.Context;
+import io.pisync.http.ApiProblem;
+import io.pisync.http.ProblemType;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/sync/stream}: server-sent events that tell a connected device to pull.
+ *
+ * <p>One thread LISTENs on its own database connection; PostgreSQL delivers each NOTIFY at COMMIT
+ * of the change (from any PiSync instance on the database). For each notice the thread pokes the
+ * streams whose device can see the change, except the device that made it. Each stream is a request
+ * on its own virtual thread, parked until poked or until its heartbeat is due; pokes that arrive
+ * while one is being written coalesce into one with the newest cursor.
+ */
+public final class SyncStreams implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SyncStreams.class);
+  private static final byte[] HEARTBEAT =
+      "event: heartbeat\ndata: {}\n\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** Opens a database connection of its own (not from the pool) for LISTEN. */
+  public interface ConnectionFactory {
+    Connection open() throws SQLException;
+  }
+
+  private final ConnectionFactory connections;
+  private final ObjectMapper mapper;
+  private final GrantStore grants;
+  private final FeedReader feed;
+  private final Duration heartbeat;
+  private final int maxStreams;
+  private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger open = new AtomicInteger();
+  private final AtomicLong pokes = new AtomicLong();
+  private volatile boolean closed;
+  private Thread listener;
+
+  /** One connected device. */
+  private static final class Stream {
+    final String device;
+    volatile Set<String> scopes;
+    final AtomicLong latest = new AtomicLong(-1);
+    final BlockingQueue<Boolean> signal = new ArrayBlockingQueue<>(1);
+
+    Stream(String device, Set<String> scopes) {
+      this.device = device;
+      this.scopes = scopes;
+    }
+
+    void poke(long head) {
+      latest.accumulateAndGet(head, Math::max);
+      signal.offer(Boolean.TRUE);
+    }
+  }
+
+  SyncStreams(
+      ConnectionFactory connections,
+      ObjectMapper mapper,
+      GrantStore grants,
+      FeedReader feed,
+      Duration heartbeat,
+      int maxStreams) {
+    this.connections = connections;
+    this.mapper = mapper;
+    this.grants = grants;
+    this.feed = feed;
+    this.heartbeat = heartbeat;
+    this.maxStreams = maxStreams;
+  }
+
+  void start() {
+    listener = Thread.ofPlatform().daemon().name("pisync-sync-listen").start(this::listen);
+  }
+
+  /** Streams open now. */
+  public int open() {
+    return open.get();
+  }
+
+  /** Pokes sent since start. */
+  public long pokes() {
+    return pokes.get();
+  }
+
+  // ------------------------------------------------------------------------------ one stream
+
+  /** Serves one stream until the device disconnects or the server stops. */
+  void serve(Context ctx, String device) throws SQLException {
+    if (closed) throw unavailable("the server is stopping");
+    if (open.incrementAndGet() > maxStreams) {
+      open.decrementAndGet();
+      throw unavailable(maxStreams + " streams are open, the most this server keeps");
+    }
+    Stream stream = null;
+    try {
+      stream = new Stream(device, scopesOf(device));
+      streams.add(stream);
+      long head = feed.head(); // read after registering: no notice falls in between
+      ServletOutputStream out = begin(ctx.res());
+      out.write(("retry: " + retryMillis() + "\n").getBytes(StandardCharsets.US_ASCII));
+      send(out, head);
+      run(stream, out);
+    } catch (IOException e) {
+      log.debug("stream of {} closed: {}", device, e.toString());
+    } finally {
+      if (stream != null) streams.remove(stream);
+      open.decrementAndGet();
+    }
+  }
+
+  private static ApiProblem unavailable(String why) {
+    return ApiProblem.retryLater(
+        ProblemType.OVERLOADED,
+        why + "; reconnect later",
+        10 + ThreadLocalRandom.current().nextInt(20));
+  }
+
+  /** Reconnect delay for the device's EventSource: 5-15 s, spread so reconnects do not align. */
+  private static long retryMillis() {
+    return 5_000 + ThreadLocalRandom.current().nextLong(10_000);
+  }
+
+  private Set<String> scopesOf(String device) throws SQLException {
+    Set<String> scopes = new HashSet<>();
+    grants.scopes(device).forEach(g -> scopes.add(g.scope()));
+    return Set.copyOf(scopes);
+  }
+
+  private static ServletOutputStream begin(HttpServletResponse res) throws IOException {
+    res.setStatus(200);
+    res.setContentType("text/event-stream;charset=utf-8");
+    res.setHeader("Cache-Control", "no-store");
+    res.setHeader("X-Accel-Buffering", "no");
+    return res.getOutputStream();
+  }
+
+  private void run(Stream stream, ServletOutputStream out) throws IOException {
+    long wait = heartbeat.toMillis();
+    while (!closed) {
+      Boolean poked;
+      try {
+        poked = stream.signal.poll(wait, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      if (closed) return;
+      if (poked == null) {
+        out.write(HEARTBEAT);
+        out.flush();
+      } else {
+        send(out, stream.latest.get());
+      }
+    }
+  }
+
+  private void send(ServletOutputStream out, long head) throws IOException {
+    String event = "event: poke\ndata: {\"cursor\":\"" + SyncCursor.at(head).encode() + "\"}\n\n";
+    out.write(event.getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    pokes.incrementAndGet();
+  }
+
+  // ---------------------------------------------------------------------------- the listener
+
+  private void listen() {
+    long backoff = 500;
+    while (!closed) {
+      try (Connection c = connections.open()) {
+        try (Statement st = c.createStatement()) {
+          st.execute("LISTEN " + Notices.CHANNEL);
+        }
+        backoff = 500;
+        pokeAll(feed.head()); // notices may have been missed while not listening
+        receive(c.unwrap(PGConnection.class));
+      } catch (SQLException | RuntimeException e) {
+        if (closed) return;
+        log.warn(
+            "sync stream listener lost its connection, retrying in {} ms: {}",
+            backoff,
+            e.toString());
+        sleep(backoff);
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+
+  private void receive(PGConnection pg) throws SQLException {
+    while (!closed) {
+      PGNotification[] notices = pg.getNotifications(1_000);
+      if (notices == null) continue;
+      for (PGNotification n : notices) {
+        dispatch(n.getParameter());
+      }
+    }
+  }
+
+  private void dispatch(String payload) throws SQLException {
+    Notices.Notice notice;
+    try {
+      notice = Notices.parse(mapper, payload);
+    } catch (IOException e) {
+      log.warn("ignoring a sync notice that does not parse: {}", payload);
+      return;
+    }
+    if (!notice.devices().isEmpty()) {
+      reloadScopes(notice.devices());
+    }
+    for (Stream s : streams) {
+      if (notice.all() || sees(s, notice)) s.poke(notice.head());
+    }
+  }
+
+  private static boolean sees(Stream s, Notices.Notice notice) {
+    if (notice.devices().contains(s.device)) return true;
+    if (s.device.equals(notice.by())) return false;
+    for (String scope : notice.scopes()) {
+      if (s.scopes.contains(scope)) return true;
+    }
+    return false;
+  }
+
+  private void reloadScopes(List<String> devices) throws SQLException {
+    for (Stream s : streams) {
+      if (devices.contains(s.device)) s.scopes = scopesOf(s.device);
+    }
+  }
+
+  private void pokeAll(long head) {
+    streams.forEach(s -> s.poke(head));
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Ends every stream (their requests complete) and stops listening. */
+  @Override
+  public void close() {
+    closed = true;
+    streams.forEach(s -> s.signal.offer(Boolean.TRUE));
+    if (listener != null) {
+      listener.interrupt();
+      try {
+        listener.join(2_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
