@@ -144,7 +144,7 @@ final class SyncAdminRoutes {
   /** What operators see of a device's sync. */
   record DeviceState(
       String deviceId,
-      List<GrantStore.Grant> scopes,
+      List<ScopeView> scopes,
       long feedHead,
       SyncStateStore.LastPull lastPull,
       SyncStateStore.LastPush lastPush,
@@ -152,6 +152,9 @@ final class SyncAdminRoutes {
       Instant lastConflictAt,
       Instant lastRejectionAt,
       List<SyncStateStore.Rejection> recentRejections) {}
+
+  /** A scope the device may use, since when. */
+  record ScopeView(String scope, Instant grantedAt) {}
 
   private void deviceState(Context ctx) throws SQLException {
     String device = ctx.pathParam("device_id");
@@ -165,7 +168,9 @@ final class SyncAdminRoutes {
     ctx.json(
         new DeviceState(
             device,
-            grants.scopes(device),
+            grants.scopes(device).stream()
+                .map(g -> new ScopeView(g.scope(), g.grantedAt()))
+                .toList(),
             feed.head(),
             s.lastPull(),
             s.lastPush(),

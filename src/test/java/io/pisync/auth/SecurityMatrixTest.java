@@ -74,6 +74,20 @@ class SecurityMatrixTest {
     row("POST /api/sync-event", "401 401 401 403 OK 403 403 403");
     row("GET /api/sync-event/device/{id}/sync-history", "401 401 401 403 OK OK OK OK");
     row("GET /api/sync-event/devices/repeated-failures", "401 401 401 403 403 OK OK OK");
+    row("POST /api/v1/sync/push", "401 401 401 OK OK 403 403 403");
+    row("GET /api/v1/sync/pull", "401 401 401 OK OK 403 403 403");
+    row("POST /api/v1/sync", "401 401 401 OK OK 403 403 403");
+    row("GET /api/v1/sync/stream", "401 401 401 OK OK 403 403 403");
+    row("GET /api/v1/sync/collections", "401 401 401 403 403 OK OK OK");
+    row("PUT /api/v1/sync/collections/{name}", "401 401 401 403 403 403 403 OK");
+    row("PUT /api/v1/sync/devices/{device_id}/scopes/{scope}", "401 401 401 403 403 403 403 OK");
+    row("DELETE /api/v1/sync/devices/{device_id}/scopes/{scope}", "401 401 401 403 403 403 403 OK");
+    row("GET /api/v1/sync/devices/{device_id}", "401 401 401 403 403 OK OK OK");
+    row("GET /api/v1/sync/records", "401 401 401 403 403 OK OK OK");
+    row("GET /api/v1/sync/records/{collection}/{scope}/{record_id}", "401 401 401 OK OK OK OK OK");
+    row(
+        "GET /api/v1/sync/records/{collection}/{scope}/{record_id}/conflicts",
+        "401 401 401 OK OK OK OK OK");
   }
 
   private static void row(String route, String outcomes) {
@@ -163,7 +177,16 @@ class SecurityMatrixTest {
             .replace("{device_id}", DEVICE)
             .replace("{id}", DEVICE)
             .replace("{username}", "nobody")
-            .replace("{file}", "swagger-ui.css");
+            .replace("{file}", "swagger-ui.css")
+            .replace("{name}", "matrix_things")
+            .replace("{collection}", "notes")
+            .replace("{scope}", "matrix-scope")
+            .replace("{record_id}", "matrix-record");
+    if (path.endsWith("/stream")) {
+      try (var stream = api.stream(path)) { // a stream that is let through never ends by itself
+        return new Api.Response(stream.status(), stream.headers(), "");
+      }
+    }
     return switch (route.method().name()) {
       case "GET" -> api.get(path);
       case "DELETE" -> api.delete(path);

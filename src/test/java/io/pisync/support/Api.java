@@ -88,6 +88,30 @@ public final class Api {
     return send("PATCH", path, json(body), "application/json");
   }
 
+  public Response put(String path, Object body) {
+    return send("PUT", path, body == null ? null : json(body), "application/json");
+  }
+
+  /**
+   * Opens a server-sent event stream: returns once the response headers arrived; events are read in
+   * the background until {@link EventStream#close()}.
+   */
+  public EventStream stream(String path) {
+    var builder = HttpRequest.newBuilder(uri(path)).GET().header("Accept", "text/event-stream");
+    String credentials = authorization.apply(null);
+    if (credentials != null) builder.header("Authorization", credentials);
+    try {
+      HttpResponse<java.io.InputStream> r =
+          CLIENT.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
+      return new EventStream(r.statusCode(), r.headers().map(), r.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   public Response post(String path, String json) {
     return send("POST", path, json, "application/json");
   }

@@ -1,0 +1,178 @@
+package io.pisync.sync;
+
+import static io.pisync.support.SyncDevice.delete;
+import static io.pisync.support.SyncDevice.upsert;
+import static io.pisync.support.SyncDevice.with;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pisync.support.Api;
+import io.pisync.support.SyncDevice;
+import io.pisync.support.TestServer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Pushing: one result per mutation, in order; a bad mutation never blocks the others. */
+class PushTest {
+  static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  static void grant(String device, String scope) {
+    Api.Response r = server.api().put("/api/v1/sync/devices/" + device + "/scopes/" + scope, null);
+    assertThat(r.status()).as(r.body()).isIn(200, 201);
+  }
+
+  @Test
+  void eachMutationGetsItsOwnResultAndABadOneBlocksNothing() {
+    grant("push-a", "learner:1");
+    var device = new SyncDevice(server, "push-a");
+    List<Map<String, Object>> batch =
+        List.of(
+            upsert("notes", "learner:1", "n1", 0, Map.of("text", "first")),
+            upsert("notes", "learner:1", "n2", 0, Map.of("text", "second")),
+            with(upsert("notes", "learner:1", "n3", 0, Map.of()), "data", "not an object"),
+            upsert("notes", "learner:2", "n4", 0, Map.of("text", "not my scope")),
+            upsert("no_such", "learner:1", "n5", 0, Map.of("text", "?")),
+            delete("notes", "learner:1", "never-existed", 0),
+            upsert("progress", "learner:1", "p1", 0, Map.of("position", "far")),
+            upsert("notes", "learner:1", "n6", 0, Map.of("text", "after the bad ones")));
+    JsonNode answer = device.push(batch);
+
+    JsonNode results = answer.get("results");
+    assertThat(results).hasSize(batch.size());
+    for (int i = 0; i < batch.size(); i++) {
+      assertThat(results.get(i).get("mutation_id").asText())
+          .isEqualTo(batch.get(i).get("mutation_id"));
+    }
+    assertThat(statuses(results))
+        .containsExactly(
+            "applied",
+            "applied",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "rejected",
+            "applied");
+    assertThat(results.get(0).get("version").asLong()).isEqualTo(1);
+    assertThat(results.get(2).get("reason").asText()).isEqualTo("validation");
+    assertThat(results.get(2).get("errors").get(0).get("field").asText()).isEqualTo("data");
+    assertThat(results.get(3).get("reason").asText()).isEqualTo("scope_not_granted");
+    assertThat(results.get(4).get("reason").asText()).isEqualTo("unknown_collection");
+    assertThat(results.get(5).get("reason").asText()).isEqualTo("not_found");
+    assertThat(results.get(6).get("errors").get(0).get("field").asText())
+        .isEqualTo("data.position");
+    assertThat(answer.get("applied").asInt()).isEqualTo(3);
+    assertThat(answer.get("rejected").asInt()).isEqualTo(5);
+
+    var reader = new SyncDevice(server, "push-reader");
+    grant("push-reader", "learner:1");
+    assertThat(reader.pullAll())
+        .extracting(c -> c.get("record_id").asText())
+        .containsExactly("n1", "n2", "n6");
+  }
+
+  @Test
+  void anInvalidItemIsRejectedWithEveryReasonAndStillCounted() {
+    grant("push-b", "learner:b");
+    var device = new SyncDevice(server, "push-b");
+    Map<String, Object> bad =
+        Map.of(
+            "mutation_id", "bad id with spaces",
+            "collection", "Notes",
+            "op", "replace",
+            "base_version", -1,
+            "extra", true);
+    JsonNode answer =
+        device.push(List.of(bad, upsert("notes", "learner:b", "ok", 0, Map.of("t", 1))));
+    JsonNode rejected = answer.get("results").get(0);
+    assertThat(rejected.get("status").asText()).isEqualTo("rejected");
+    assertThat(rejected.has("mutation_id")).isFalse();
+    assertThat(rejected.get("errors"))
+        .extracting(e -> e.get("field").asText())
+        .contains("mutation_id", "collection", "scope", "record_id", "op", "base_version", "extra");
+    assertThat(answer.get("results").get(1).get("status").asText()).isEqualTo("applied");
+  }
+
+  @Test
+  void malformedRequestsAre4xxNamingTheProblemNever500() {
+    Api device = server.device("push-c");
+    String[][] cases = {
+      {"[]", "400"},
+      {"{}", "400"},
+      {"{\"mutations\": {}}", "400"},
+      {"{\"mutations\": []}", "400"},
+      {"{\"mutations\": [], \"other\": 1}", "400"},
+      {"{\"mutations\": [", "400"},
+      {"\"text\"", "400"},
+    };
+    for (String[] c : cases) {
+      Api.Response r = device.post("/api/v1/sync/push", c[0]);
+      assertThat(r.status()).as(c[0] + " -> " + r.body()).isEqualTo(Integer.parseInt(c[1]));
+      assertThat(r.contentType()).startsWith("application/problem+json");
+    }
+    Api.Response wrongType = device.send("POST", "/api/v1/sync/push", "{}", "text/plain");
+    assertThat(wrongType.status()).isEqualTo(415);
+
+    List<Map<String, Object>> tooMany = new ArrayList<>();
+    for (int i = 0; i < 1001; i++) tooMany.add(upsert("notes", "x", "r" + i, 0, Map.of()));
+    Api.Response r = device.post("/api/v1/sync/push", Map.of("mutations", tooMany));
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.json().get("errors").get(0).get("field").asText()).isEqualTo("mutations");
+    assertThat(r.json().get("errors").get(0).get("value").asText()).isEqualTo("1001 mutations");
+  }
+
+  @Test
+  void oddButWellFormedValuesAreRejectedPerMutationNotAnError() {
+    grant("push-d", "learner:d");
+    var device = new SyncDevice(server, "push-d");
+    List<Map<String, Object>> odd =
+        List.of(
+            with(upsert("notes", "learner:d", "a", 0, Map.of()), "base_version", 1.5),
+            with(upsert("notes", "learner:d", "b", 0, Map.of()), "base_version", "3"),
+            with(upsert("notes", "learner:d", "c", 0, Map.of()), "modified_at", "yesterday"),
+            with(
+                upsert("notes", "learner:d", "d", 0, Map.of()),
+                "modified_at",
+                "+99999-01-01T00:00:00Z"),
+            with(upsert("notes", "learner:d", "e", 0, Map.of()), "record_id", "x".repeat(129)),
+            with(
+                upsert("notes", "learner:d", "f", 0, Map.of()),
+                "data",
+                Map.of("big", "x".repeat(70_000))),
+            with(delete("notes", "learner:d", "g", 0), "data", Map.of("t", 1)),
+            with(upsert("notes", "learner:d", "h", 0, Map.of()), "base_version", 1e30));
+    JsonNode results = device.push(odd).get("results");
+    assertThat(statuses(results)).containsOnly("rejected");
+    assertThat(results)
+        .extracting(r -> r.get("errors").get(0).get("field").asText())
+        .containsExactly(
+            "base_version",
+            "base_version",
+            "modified_at",
+            "modified_at",
+            "record_id",
+            "data",
+            "data",
+            "base_version");
+  }
+
+  static List<String> statuses(JsonNode results) {
+    List<String> out = new ArrayList<>();
+    results.forEach(r -> out.add(r.get("status").asText()));
+    return out;
+  }
+}
