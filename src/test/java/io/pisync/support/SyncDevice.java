@@ -59,10 +59,48 @@ public final class SyncDevice {
   /** Pushes mutations; fails the test unless the answer is 200. */
   public JsonNode push(List<Map<String, Object>> mutations) {
     Api.Response r = api.post("/api/v1/sync/push", Map.of("mutations", mutations));
-    if (r.status() != 200)
+    if (r.status() != 200) {
       throw new AssertionError("push by " + id + ": " + r.status() + " " + r.body());
-    return r.json();
+    }
+    JsonNode answer = r.json();
+    keep(mutations, answer.get("results"));
+    return answer;
   }
+
+  /**
+   * Keeps what the server stored: its own mutation when applied as sent, the stored record when
+   * merged, the winning record on a conflict.
+   */
+  public void keep(List<Map<String, Object>> mutations, JsonNode results) {
+    for (int i = 0; i < mutations.size(); i++) {
+      JsonNode result = results.get(i);
+      JsonNode record = result.get("record");
+      String status = result.get("status").asText();
+      if (status.equals("applied") && record == null) {
+        record = asRecord(mutations.get(i), result.get("version").asLong());
+      }
+      if (record != null && (status.equals("applied") || status.equals("conflict"))) {
+        String key = keyOf(record);
+        if (record.get("deleted").asBoolean()) local.remove(key);
+        else local.put(key, record);
+      }
+    }
+  }
+
+  private JsonNode asRecord(Map<String, Object> mutation, long version) {
+    var node = MAPPER.createObjectNode();
+    node.put("collection", (String) mutation.get("collection"));
+    node.put("scope", (String) mutation.get("scope"));
+    node.put("record_id", (String) mutation.get("record_id"));
+    node.put("version", version);
+    node.put("deleted", "delete".equals(mutation.get("op")));
+    node.set("data", MAPPER.valueToTree(mutation.get("data")));
+    node.put("updated_by", id);
+    return node;
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   public JsonNode push(Map<String, Object> mutation) {
     return push(List.of(mutation));

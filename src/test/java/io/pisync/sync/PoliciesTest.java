@@ -1,0 +1,296 @@
+package io.pisync.sync;
+
+import static io.pisync.support.SyncDevice.delete;
+import static io.pisync.support.SyncDevice.upsert;
+import static io.pisync.support.SyncDevice.with;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pisync.support.Api;
+import io.pisync.support.SyncDevice;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Each collection's conflict policy, as devices see it. */
+class PoliciesTest {
+  static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static SyncDevice device(String id, String scope) {
+    Grants.grant(server, id, scope);
+    return new SyncDevice(server, id);
+  }
+
+  private static Map<String, Object> editedAt(Map<String, Object> m, Instant at) {
+    return with(m, "modified_at", at.toString());
+  }
+
+  // ---------------------------------------------------------------------------------- notes
+
+  /** Both tablets edit version 1 offline; the later edit is the tablet's at 10:05. */
+  private void twoTabletsEditOneNoteOffline(String scope, boolean laterEditSyncsFirst) {
+    var tablet = device("tablet-" + scope, scope);
+    var box = device("box-" + scope, scope);
+    tablet.push(upsert("notes", scope, "diary", 0, Map.of("text", "monday")));
+    tablet.pullAll();
+    box.pullAll();
+    Instant morning = server.clock().instant().minus(Duration.ofHours(2));
+    var fromTablet =
+        editedAt(
+            upsert("notes", scope, "diary", 1, Map.of("text", "tablet")), morning.plusSeconds(300));
+    var fromBox = editedAt(upsert("notes", scope, "diary", 1, Map.of("text", "box")), morning);
+
+    if (laterEditSyncsFirst) {
+      assertThat(tablet.pushOne(fromTablet).get("status").asText()).isEqualTo("applied");
+      JsonNode lost = box.pushOne(fromBox);
+      assertThat(lost.get("status").asText()).isEqualTo("conflict");
+      assertThat(lost.get("reason").asText()).isEqualTo("stale_version");
+      assertThat(lost.get("record").get("data").get("text").asText()).isEqualTo("tablet");
+    } else {
+      assertThat(box.pushOne(fromBox).get("status").asText()).isEqualTo("applied");
+      assertThat(tablet.pushOne(fromTablet).get("status").asText()).isEqualTo("applied");
+    }
+    tablet.pullAll();
+    box.pullAll();
+    assertThat(tablet.local("notes", scope, "diary").get("data").get("text").asText())
+        .isEqualTo("tablet");
+    for (String field : List.of("version", "data", "updated_by")) {
+      assertThat(box.local("notes", scope, "diary").get(field).toString())
+          .isEqualTo(tablet.local("notes", scope, "diary").get(field).toString());
+    }
+
+    // the losing version can be retrieved, by an operator and by the devices of the scope
+    String conflicts = "/api/v1/sync/records/notes/" + scope + "/diary/conflicts";
+    for (Api reader : List.of(server.api(), box.api())) {
+      JsonNode history = reader.get(conflicts).json().get("items");
+      assertThat(history).hasSize(1);
+      assertThat(history.get(0).get("loser").get("device").asText()).isEqualTo(box.id());
+      assertThat(history.get(0).get("loser").get("data").get("text").asText()).isEqualTo("box");
+      assertThat(history.get(0).get("winner_device").asText()).isEqualTo(tablet.id());
+    }
+  }
+
+  @Test
+  void twoDevicesEditingOneNoteOfflineConvergeOnTheLaterEditWhicheverSyncsFirst() {
+    twoTabletsEditOneNoteOffline("learner:notes-1", true);
+    twoTabletsEditOneNoteOffline("learner:notes-2", false);
+  }
+
+  @Test
+  void aClockAYearAheadDoesNotWinOverAnEditMadeLater() {
+    String scope = "learner:clock";
+    var ahead = device("clock-ahead", scope);
+    var honest = device("clock-honest", scope);
+    ahead.push(upsert("notes", scope, "n", 0, Map.of("text", "start")));
+    honest.pullAll();
+    Instant yearAhead = server.clock().instant().plus(Duration.ofDays(365));
+    ahead.push(editedAt(upsert("notes", scope, "n", 1, Map.of("text", "ahead")), yearAhead));
+    // edited after the device a year ahead reached the server, from the version before it
+    Instant later = server.clock().instant().plusMillis(5);
+    JsonNode result =
+        honest.pushOne(editedAt(upsert("notes", scope, "n", 1, Map.of("text", "later")), later));
+    assertThat(result.get("status").asText()).isEqualTo("applied");
+    assertThat(honest.pullAll()).isEmpty();
+    assertThat(ahead.pullAll())
+        .extracting(c -> c.get("data").get("text").asText())
+        .containsExactly("later");
+  }
+
+  @Test
+  void anEditOfTheLatestVersionAlwaysAppliesWhateverTheDeviceClockSays() {
+    String scope = "learner:behind";
+    var behind = device("clock-behind", scope);
+    var other = device("clock-other", scope);
+    other.push(upsert("notes", scope, "n", 0, Map.of("text", "today")));
+    behind.pullAll();
+    Instant yearBehind = server.clock().instant().minus(Duration.ofDays(365));
+    JsonNode result =
+        behind.pushOne(
+            editedAt(upsert("notes", scope, "n", 1, Map.of("text", "seen it")), yearBehind));
+    assertThat(result.get("status").asText()).isEqualTo("applied");
+    assertThat(other.pullAll())
+        .extracting(c -> c.get("data").get("text").asText())
+        .containsExactly("seen it");
+  }
+
+  // ------------------------------------------------------------------------------- progress
+
+  @Test
+  void progressMergesFieldByFieldSoNoDeviceUndoesAnothersProgress() {
+    String scope = "learner:progress";
+    var a = device("progress-a", scope);
+    var b = device("progress-b", scope);
+    a.push(upsert("progress", scope, "fractions", 0, Map.of("position", 12, "score", 40)));
+    b.pullAll();
+    // a finishes the lesson; b, offline and behind, reports a better score on an earlier page
+    a.push(
+        upsert(
+            "progress",
+            scope,
+            "fractions",
+            1,
+            Map.of("position", 30, "score", 55, "completed", true)));
+    JsonNode merged =
+        b.pushOne(
+            upsert(
+                "progress",
+                scope,
+                "fractions",
+                1,
+                Map.of("position", 14, "score", 80, "completed", false)));
+    assertThat(merged.get("status").asText()).isEqualTo("applied");
+    JsonNode record = merged.get("record");
+    assertThat(record.get("data").get("position").asInt()).isEqualTo(30);
+    assertThat(record.get("data").get("score").asInt()).isEqualTo(80);
+    assertThat(record.get("data").get("completed").asBoolean()).isTrue();
+
+    a.pullAll();
+    b.pullAll();
+    assertThat(a.local("progress", scope, "fractions"))
+        .isEqualTo(b.local("progress", scope, "fractions"));
+    assertThat(a.local("progress", scope, "fractions").get("data")).isEqualTo(record.get("data"));
+
+    // a device cannot delete progress it has not seen
+    a.push(upsert("progress", scope, "fractions", 3, Map.of("position", 31)));
+    JsonNode refused = b.pushOne(delete("progress", scope, "fractions", 3));
+    assertThat(refused.get("status").asText()).isEqualTo("conflict");
+    assertThat(refused.get("reason").asText()).isEqualTo("stale_delete");
+    assertThat(refused.get("record").get("data").get("position").asInt()).isEqualTo(31);
+    assertThat(b.pushOne(delete("progress", scope, "fractions", 4)).get("status").asText())
+        .isEqualTo("applied");
+  }
+
+  // ---------------------------------------------------------------------------- assignments
+
+  @Test
+  void aSubmittedAssignmentRefusesLaterEditsAsConflicts() {
+    String scope = "learner:essay";
+    var a = device("essay-a", scope);
+    var b = device("essay-b", scope);
+    a.push(upsert("assignments", scope, "essay", 0, Map.of("text", "draft")));
+    b.pullAll();
+    a.push(upsert("assignments", scope, "essay", 1, Map.of("text", "final", "submitted", true)));
+
+    JsonNode late = b.pushOne(upsert("assignments", scope, "essay", 1, Map.of("text", "more")));
+    assertThat(late.get("status").asText()).isEqualTo("conflict");
+    assertThat(late.get("reason").asText()).isEqualTo("submitted");
+    assertThat(late.get("record").get("data").get("text").asText()).isEqualTo("final");
+    JsonNode evenUpToDate =
+        b.pushOne(upsert("assignments", scope, "essay", 2, Map.of("text", "oops")));
+    assertThat(evenUpToDate.get("status").asText()).isEqualTo("conflict");
+    assertThat(b.pushOne(delete("assignments", scope, "essay", 2)).get("status").asText())
+        .isEqualTo("conflict");
+    assertThat(
+            server
+                .api()
+                .get("/api/v1/sync/records/assignments/" + scope + "/essay/conflicts")
+                .json()
+                .get("items"))
+        .extracting(c -> c.get("reason").asText())
+        .containsExactly("submitted", "submitted", "submitted");
+  }
+
+  @Test
+  void aSubmissionWinsOverAConcurrentEditThatArrivedFirst() {
+    String scope = "learner:essay-2";
+    var a = device("essay-c", scope);
+    var b = device("essay-d", scope);
+    a.push(upsert("assignments", scope, "essay", 0, Map.of("text", "draft")));
+    b.pullAll();
+    Instant later = server.clock().instant();
+    b.push(editedAt(upsert("assignments", scope, "essay", 1, Map.of("text", "b edit")), later));
+    JsonNode submitted =
+        a.pushOne(
+            editedAt(
+                upsert(
+                    "assignments", scope, "essay", 1, Map.of("text", "a final", "submitted", true)),
+                later.minusSeconds(60)));
+    assertThat(submitted.get("status").asText()).isEqualTo("applied");
+    assertThat(b.pullAll())
+        .extracting(c -> c.get("data").get("text").asText())
+        .containsExactly("a final");
+  }
+
+  // --------------------------------------------------------------------------- quiz answers
+
+  @Test
+  void quizAnswersAreAppendOnly() {
+    String scope = "learner:quiz";
+    var a = device("quiz-a", scope);
+    assertThat(
+            a.pushOne(upsert("quiz_answers", scope, "q1-try1", 0, Map.of("a", "B")))
+                .get("status")
+                .asText())
+        .isEqualTo("applied");
+    JsonNode change = a.pushOne(upsert("quiz_answers", scope, "q1-try1", 1, Map.of("a", "C")));
+    assertThat(change.get("status").asText()).isEqualTo("rejected");
+    assertThat(change.get("reason").asText()).isEqualTo("append_only");
+    assertThat(a.pushOne(delete("quiz_answers", scope, "q1-try1", 1)).get("reason").asText())
+        .isEqualTo("append_only");
+    assertThat(
+            a.pushOne(upsert("quiz_answers", scope, "q1-try2", 0, Map.of("a", "C")))
+                .get("status")
+                .asText())
+        .isEqualTo("applied");
+  }
+
+  // -------------------------------------------------------------------- declared collections
+
+  @Test
+  void anOperatorDeclaredCollectionFollowsThePolicyItPicked() {
+    Api admin = server.api();
+    Api.Response declared =
+        admin.put("/api/v1/sync/collections/reading_log", Map.of("policy", "merge"));
+    assertThat(declared.status()).isEqualTo(201);
+    assertThat(
+            admin.put("/api/v1/sync/collections/reading_log", Map.of("policy", "merge")).status())
+        .isEqualTo(200);
+    assertThat(admin.get("/api/v1/sync/collections").json().get("items"))
+        .extracting(c -> c.get("name").asText() + ":" + c.get("policy").asText())
+        .contains("reading_log:merge", "notes:last_writer_wins", "progress:merge");
+
+    String scope = "learner:reading";
+    var a = device("reading-a", scope);
+    a.push(upsert("reading_log", scope, "book", 0, Map.of("position", 90)));
+    JsonNode merged = a.pushOne(upsert("reading_log", scope, "book", 0, Map.of("position", 20)));
+    assertThat(merged.get("record").get("data").get("position").asInt()).isEqualTo(90);
+
+    Api.Response change =
+        admin.put("/api/v1/sync/collections/reading_log", Map.of("policy", "append_only"));
+    assertThat(change.status()).isEqualTo(409);
+    assertThat(change.json().get("type").asText()).endsWith("/collection-policy-conflict");
+    assertThat(change.json().get("detail").asText()).contains("holds 1 records");
+    assertThat(admin.put("/api/v1/sync/collections/notes", Map.of("policy", "merge")).status())
+        .isEqualTo(409);
+    assertThat(admin.put("/api/v1/sync/collections/empty_one", Map.of("policy", "merge")).status())
+        .isEqualTo(201);
+    assertThat(
+            admin
+                .put("/api/v1/sync/collections/empty_one", Map.of("policy", "append_only"))
+                .status())
+        .isEqualTo(200);
+
+    Api.Response badPolicy =
+        admin.put("/api/v1/sync/collections/things", Map.of("policy", "newest"));
+    assertThat(badPolicy.status()).isEqualTo(400);
+    assertThat(badPolicy.json().get("errors").get(0).get("field").asText()).isEqualTo("policy");
+    assertThat(admin.put("/api/v1/sync/collections/Bad-Name", Map.of("policy", "merge")).status())
+        .isEqualTo(400);
+    assertThat(admin.put("/api/v1/sync/collections/things", List.of()).status()).isEqualTo(400);
+  }
+}
