@@ -117,7 +117,7 @@ final class FeedReader {
       throws SQLException {
     List<String> followed =
         grants.stream()
-            .filter(g -> g.grantedSeq() != null && g.grantedSeq() <= cursor.position())
+            .filter(g -> g.grantedSeq() != null && g.grantedSeq() < cursor.position())
             .map(Grant::scope)
             .toList();
     if (followed.isEmpty()) return;
@@ -126,7 +126,8 @@ final class FeedReader {
             + " WHERE scope = ANY(?::text[]) AND purged_through > ?";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setArray(1, c.createArrayOf("text", followed.toArray()));
-      ps.setLong(2, cursor.position());
+      // an initial sync began at its epoch: deletions before that were never live in it
+      ps.setLong(2, Math.max(cursor.position(), cursor.epoch()));
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         long purged = rs.getLong(1);

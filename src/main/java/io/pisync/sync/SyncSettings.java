@@ -19,9 +19,7 @@ public record SyncSettings(
 
   public SyncSettings {
     if (tombstoneRetentionDays < 1) throw new IllegalArgumentException("tombstone retention");
-    if (mutationRetentionDays < tombstoneRetentionDays) {
-      throw new IllegalArgumentException("mutation retention shorter than tombstone retention");
-    }
+    if (mutationRetentionDays < 1) throw new IllegalArgumentException("mutation retention");
     if (maxPushMutations < 1) throw new IllegalArgumentException("max push mutations");
     if (streamHeartbeatSeconds < 1) throw new IllegalArgumentException("heartbeat");
     if (maxStreams < 0) throw new IllegalArgumentException("max streams");
