@@ -1,0 +1,152 @@
+package io.pisync.sync;
+
+import static io.pisync.support.SyncDevice.upsert;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pisync.support.EventStream;
+import io.pisync.support.SyncDevice;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The stream pokes a connected device when changes become visible in its scopes. */
+class StreamTest {
+  static final Duration WAIT = Duration.ofSeconds(5);
+  static final Duration QUIET = Duration.ofMillis(700);
+  static final ObjectMapper JSON = new ObjectMapper();
+  static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(Map.of("PISYNC_SYNC_STREAM_HEARTBEAT_SECONDS", "1"));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static SyncDevice device(String id, String scope) {
+    Grants.grant(server, id, scope);
+    return new SyncDevice(server, id);
+  }
+
+  private static String cursorOf(EventStream.Event poke) throws Exception {
+    return JSON.readTree(poke.data()).get("cursor").asText();
+  }
+
+  @Test
+  void aPokeCarriesTheLatestCursorWhenAnotherDeviceChangesTheScope() throws Exception {
+    var reader = device("stream-reader", "class:stream");
+    var writer = device("stream-writer", "class:stream");
+    device("stream-outsider", "class:elsewhere");
+    reader.pullAll();
+    try (EventStream stream = reader.api().stream("/api/v1/sync/stream")) {
+      assertThat(stream.status()).isEqualTo(200);
+      assertThat(stream.header("Content-Type")).startsWith("text/event-stream");
+      EventStream.Event hello = stream.next("poke", WAIT);
+      assertThat(hello).as("a poke on connect").isNotNull();
+      assertThat(cursorOf(hello)).as("nothing new yet").isEqualTo(reader.cursor());
+
+      writer.push(upsert("notes", "class:stream", "n", 0, Map.of("text", "hi")));
+      EventStream.Event poke = stream.next("poke", WAIT);
+      assertThat(poke).isNotNull();
+      JsonNode page = reader.pullPage(100);
+      assertThat(page.get("changes")).hasSize(1);
+      assertThat(page.get("cursor").asText()).isEqualTo(cursorOf(poke));
+
+      // nothing for a scope it does not have, nor for its own writes
+      new SyncDevice(server, "stream-outsider")
+          .push(upsert("notes", "class:elsewhere", "n", 0, Map.of("text", "x")));
+      reader.push(upsert("notes", "class:stream", "mine", 0, Map.of("text", "mine")));
+      assertThat(stream.next("poke", QUIET)).isNull();
+    }
+  }
+
+  @Test
+  void idleStreamsGetHeartbeats() {
+    var device = device("stream-idle", "class:idle");
+    try (EventStream stream = device.api().stream("/api/v1/sync/stream")) {
+      assertThat(stream.next("heartbeat", WAIT)).isNotNull();
+      assertThat(stream.next("heartbeat", WAIT)).isNotNull();
+    }
+  }
+
+  @Test
+  void aGrantPokesTheDeviceAndItsNewScopeIsWatchedFromThenOn() {
+    var device = device("stream-granted", "class:first");
+    var writer = device("stream-granter", "class:second");
+    try (EventStream stream = device.api().stream("/api/v1/sync/stream")) {
+      stream.next("poke", WAIT);
+      writer.push(upsert("notes", "class:second", "before", 0, Map.of("t", 1)));
+      assertThat(stream.next("poke", QUIET)).isNull();
+      Grants.grant(server, "stream-granted", "class:second");
+      assertThat(stream.next("poke", WAIT)).as("poked by the grant").isNotNull();
+      writer.push(upsert("notes", "class:second", "after", 0, Map.of("t", 2)));
+      assertThat(stream.next("poke", WAIT)).as("poked for the new scope").isNotNull();
+    }
+    assertThat(device.pullAll()).hasSize(2);
+  }
+
+  @Test
+  void streamsOnOneInstanceArePokedByChangesMadeThroughAnother() {
+    var reader = device("stream-far", "class:two-instances");
+    device("stream-near", "class:two-instances");
+    try (TestServer second =
+        TestServer.start(
+            Map.of("PISYNC_SYNC_STREAM_HEARTBEAT_SECONDS", "1"),
+            server.jdbcUrl(),
+            server.clock())) {
+      try (EventStream stream = reader.api().stream("/api/v1/sync/stream")) {
+        stream.next("poke", WAIT);
+        var viaSecond =
+            new io.pisync.support.Api(second.anonymous().base())
+                .withBearer(server.deviceKey("stream-near"));
+        assertThat(
+                viaSecond
+                    .post(
+                        "/api/v1/sync/push",
+                        Map.of(
+                            "mutations",
+                            java.util.List.of(
+                                upsert("notes", "class:two-instances", "n", 0, Map.of("t", 1)))))
+                    .status())
+            .isEqualTo(200);
+        assertThat(stream.next("poke", WAIT)).isNotNull();
+      }
+    }
+  }
+
+  @Test
+  void beyondTheStreamLimitTheServerAnswers503WithRetryAfter() {
+    try (TestServer small = TestServer.start(Map.of("PISYNC_SYNC_MAX_STREAMS", "1"))) {
+      var api = small.device("stream-limited");
+      try (EventStream first = api.stream("/api/v1/sync/stream")) {
+        assertThat(first.status()).isEqualTo(200);
+        try (EventStream second = api.stream("/api/v1/sync/stream")) {
+          assertThat(second.status()).isEqualTo(503);
+          assertThat(second.header("Retry-After")).matches("\\d+");
+          assertThat(second.header("Content-Type")).startsWith("application/problem+json");
+        }
+      }
+    }
+  }
+
+  @Test
+  void stoppingTheServerEndsItsStreams() throws Exception {
+    TestServer other = TestServer.start();
+    var api = other.device("stream-stopping");
+    EventStream stream = api.stream("/api/v1/sync/stream");
+    assertThat(stream.next("poke", WAIT)).isNotNull();
+    long started = System.nanoTime();
+    other.close();
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(4));
+    for (int i = 0; i < 50 && !stream.ended(); i++) Thread.sleep(50);
+    assertThat(stream.ended()).isTrue();
+  }
+}
