@@ -69,7 +69,12 @@ final class FeedReader {
   private Page pull(Connection c, String device, Optional<SyncCursor> given, int limit)
       throws SQLException {
     try (Statement st = c.createStatement()) {
-      st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      // One snapshot for the page, the head and the grants. The planner cannot see how many rows
+      // a scope has behind the LATERAL: with bitmap scans it would read and sort every record
+      // after the cursor for each page; an ordered index scan stops after one page.
+      st.execute(
+          "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;"
+              + " SET LOCAL enable_bitmapscan = off");
     }
     long head = head(c);
     SyncCursor cursor = given.orElse(SyncCursor.initial(head));
