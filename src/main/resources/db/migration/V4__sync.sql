@@ -27,7 +27,7 @@ INSERT INTO sync_collections (name, policy, builtin) VALUES
 -- a pull whose cursor is older than the grant sends the scope's existing records, and a pull
 -- whose range covers the revocation tells the device to drop the scope.
 CREATE TABLE sync_grants (
-    device_id    text NOT NULL,
+    device_id    text NOT NULL REFERENCES registered_devices ON DELETE CASCADE,
     scope        text NOT NULL,
     granted_seq  bigint,          -- position of the grant in force; null while revoked
     granted_at   timestamptz,

@@ -32,30 +32,53 @@ final class GrantStore {
     this.mapper = mapper;
   }
 
-  Granted grant(String device, String scope, Instant at) throws SQLException {
+  /** Grants a scope to a registered device; empty when no device has this id. */
+  Optional<Granted> grant(String device, String scope, Instant at) throws SQLException {
     return Transactions.run(
         dataSource,
         c -> {
-          Optional<Grant> existing = lockGrant(c, device, scope);
-          if (existing.isPresent()) return new Granted(existing.get(), false, 0);
-          long head = PushStore.takePositions(c, 1);
-          String sql =
-              """
-              INSERT INTO sync_grants (device_id, scope, granted_seq, granted_at)
-              VALUES (?, ?, ?, ?)
-              ON CONFLICT (device_id, scope) DO UPDATE
-                SET granted_seq = excluded.granted_seq, granted_at = excluded.granted_at
-              """;
-          try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, device);
-            ps.setString(2, scope);
-            ps.setLong(3, head);
-            ps.setObject(4, at.atOffset(ZoneOffset.UTC));
-            ps.executeUpdate();
-          }
-          notifyChange(c, head, device, scope);
-          return new Granted(new Grant(device, scope, at), true, head);
+          if (!registered(c, device)) return Optional.empty();
+          return Optional.of(grant(c, device, scope, at));
         });
+  }
+
+  private Granted grant(Connection c, String device, String scope, Instant at) throws SQLException {
+    Optional<Grant> existing = lockGrant(c, device, scope);
+    if (existing.isPresent()) return new Granted(existing.get(), false, 0);
+    long head = PushStore.takePositions(c, 1);
+    String sql =
+        """
+        INSERT INTO sync_grants (device_id, scope, granted_seq, granted_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (device_id, scope) DO UPDATE
+          SET granted_seq = excluded.granted_seq, granted_at = excluded.granted_at
+        """;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, device);
+      ps.setString(2, scope);
+      ps.setLong(3, head);
+      ps.setObject(4, at.atOffset(ZoneOffset.UTC));
+      ps.executeUpdate();
+    }
+    notifyChange(c, head, device, scope);
+    return new Granted(new Grant(device, scope, at), true, head);
+  }
+
+  /** Whether a device with this id is registered (the security feature keeps the registry). */
+  boolean registered(String device) throws SQLException {
+    try (Connection c = dataSource.getConnection()) {
+      return registered(c, device);
+    }
+  }
+
+  private static boolean registered(Connection c, String device) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT 1 FROM registered_devices WHERE device_id = ?")) {
+      ps.setString(1, device);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
   }
 
   /** Revokes a grant in force; empty when there was none. Returns the feed head it took. */
@@ -120,17 +143,5 @@ final class GrantStore {
       }
     }
     return grants;
-  }
-
-  /** Whether the device ever had a grant (in force or revoked). */
-  boolean everGranted(String device) throws SQLException {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement("SELECT 1 FROM sync_grants WHERE device_id = ? LIMIT 1")) {
-      ps.setString(1, device);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
   }
 }

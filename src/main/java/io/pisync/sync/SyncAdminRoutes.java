@@ -125,8 +125,15 @@ final class SyncAdminRoutes {
 
   private void grant(Context ctx) throws SQLException {
     DeviceScope ds = deviceScope(ctx);
-    GrantStore.Granted granted = grants.grant(ds.deviceId(), ds.scope(), now());
+    GrantStore.Granted granted =
+        grants.grant(ds.deviceId(), ds.scope(), now()).orElseThrow(() -> unregistered(ds));
     ctx.status(granted.created() ? 201 : 200).json(granted.grant());
+  }
+
+  private static ApiProblem unregistered(DeviceScope ds) {
+    return new ApiProblem(
+        ProblemType.DEVICE_NOT_FOUND,
+        "no registered device '" + ds.deviceId() + "'; register it first (POST /api/v1/devices)");
   }
 
   private void revoke(Context ctx) throws SQLException {
@@ -160,7 +167,7 @@ final class SyncAdminRoutes {
     String device = ctx.pathParam("device_id");
     if (!SyncEvent.DEVICE_ID.matcher(device).matches()) throw noDevice(device);
     Optional<SyncStateStore.State> state = states.state(device);
-    if (state.isEmpty() && !grants.everGranted(device)) throw noDevice(device);
+    if (state.isEmpty() && !grants.registered(device)) throw noDevice(device);
     var s =
         state.orElse(
             new SyncStateStore.State(
@@ -181,8 +188,7 @@ final class SyncAdminRoutes {
   }
 
   private static ApiProblem noDevice(String device) {
-    return new ApiProblem(
-        ProblemType.DEVICE_NOT_FOUND, "device '" + device + "' has never had a scope or synced");
+    return new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no registered device '" + device + "'");
   }
 
   // -------------------------------------------------------------------------------- records

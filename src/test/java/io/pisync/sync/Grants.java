@@ -9,7 +9,9 @@ import io.pisync.support.TestServer;
 final class Grants {
   private Grants() {}
 
+  /** Grants a scope, registering the device first when it is new. */
   static void grant(TestServer server, String device, String scope) {
+    server.deviceKey(device);
     Api.Response r = server.api().put(path(device, scope), null);
     assertThat(r.status()).as("grant %s to %s: %s", scope, device, r.body()).isIn(200, 201);
   }

@@ -124,6 +124,10 @@ class ScopeTest {
   @Test
   void grantsAreIdempotentAndTheirRoutesCheckTheirInput() {
     Api admin = server.api();
+    Api.Response unknown = admin.put(Grants.path("never-registered", "learner:1"), null);
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(unknown.json().get("type").asText()).endsWith("/device-not-found");
+    server.deviceKey("grant-check");
     String path = Grants.path("grant-check", "learner:1");
     Api.Response first = admin.put(path, null);
     assertThat(first.status()).isEqualTo(201);
