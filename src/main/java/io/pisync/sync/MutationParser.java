@@ -154,6 +154,11 @@ public final class MutationParser {
       errors.add(new FieldError("data", abbreviate(node), "must be a JSON object"));
       return null;
     }
+    String unstorable = unstorable(node, "data");
+    if (unstorable != null) {
+      errors.add(new FieldError("data", abbreviate(node), unstorable));
+      return null;
+    }
     int size = utf8Length(node);
     if (size > MAX_DATA_BYTES) {
       errors.add(
@@ -162,6 +167,49 @@ public final class MutationParser {
       return null;
     }
     return (ObjectNode) node;
+  }
+
+  /** Largest decimal exponent kept in a number, far beyond any score or position. */
+  private static final int MAX_EXPONENT = 1_000;
+
+  /**
+   * Why PostgreSQL's jsonb could not store this value as sent (NUL characters, unpaired UTF-16
+   * surrogates, numbers beyond its range), or null when it can.
+   */
+  private static String unstorable(JsonNode node, String path) {
+    if (node.isTextual()) return unstorableText(node.textValue(), path);
+    if (node.isBigDecimal() || node.isBigInteger()) {
+      java.math.BigDecimal value = node.decimalValue();
+      if (Math.abs((long) value.precision() - value.scale()) > MAX_EXPONENT
+          || Math.abs((long) value.scale()) > MAX_EXPONENT) {
+        return path + " is a number beyond 1e" + MAX_EXPONENT;
+      }
+    }
+    for (var field : node.properties()) {
+      String reason = unstorableText(field.getKey(), path + " (a key)");
+      if (reason == null) reason = unstorable(field.getValue(), path + "." + field.getKey());
+      if (reason != null) return reason;
+    }
+    for (int i = 0; node.isArray() && i < node.size(); i++) {
+      String reason = unstorable(node.get(i), path + "[" + i + "]");
+      if (reason != null) return reason;
+    }
+    return null;
+  }
+
+  private static String unstorableText(String text, String path) {
+    for (int i = 0; i < text.length(); i++) {
+      char ch = text.charAt(i);
+      if (ch == 0) return path + " contains a NUL character (\\u0000)";
+      if (Character.isHighSurrogate(ch)
+          && i + 1 < text.length()
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(ch)) {
+        return path + " contains an unpaired surrogate (not valid Unicode)";
+      }
+    }
+    return null;
   }
 
   private int utf8Length(JsonNode node) {

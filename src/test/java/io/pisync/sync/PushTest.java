@@ -169,6 +169,44 @@ class PushTest {
             "base_version");
   }
 
+  @Test
+  void dataPostgreSqlCouldNotStoreIsRejectedAloneNotA500() {
+    grant("push-e", "learner:e");
+    Api device = server.device("push-e");
+    String ok =
+        "{\"mutation_id\":\"ok\",\"collection\":\"notes\",\"scope\":\"learner:e\","
+            + "\"record_id\":\"ok\",\"op\":\"upsert\",\"data\":{\"t\":\"fine é 😀\"}}";
+    String[] bad = {
+      "{\"t\":\"nul \\u0000 inside\"}",
+      "{\"nul\\u0000key\":1}",
+      "{\"t\":\"lone \\ud800 surrogate\"}",
+      "{\"list\":[1,{\"deep\":\"\\udc00\"}]}",
+      "{\"n\":1e200000}",
+      "{\"n\":-1e-5000}",
+    };
+    StringBuilder body = new StringBuilder("{\"mutations\":[");
+    for (int i = 0; i < bad.length; i++) {
+      body.append("{\"mutation_id\":\"bad")
+          .append(i)
+          .append("\",\"collection\":\"notes\",\"scope\":\"learner:e\",\"record_id\":\"b")
+          .append(i)
+          .append("\",\"op\":\"upsert\",\"data\":")
+          .append(bad[i])
+          .append("},");
+    }
+    body.append(ok).append("]}");
+    Api.Response r = device.post("/api/v1/sync/push", body.toString());
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    JsonNode results = r.json().get("results");
+    for (int i = 0; i < bad.length; i++) {
+      assertThat(results.get(i).get("status").asText()).as(bad[i]).isEqualTo("rejected");
+      assertThat(results.get(i).get("errors").get(0).get("field").asText()).isEqualTo("data");
+    }
+    assertThat(results.get(bad.length).get("status").asText()).isEqualTo("applied");
+    JsonNode stored = server.api().get("/api/v1/sync/records/notes/learner:e/ok").json();
+    assertThat(stored.get("record").get("data").get("t").asText()).isEqualTo("fine é 😀");
+  }
+
   static List<String> statuses(JsonNode results) {
     List<String> out = new ArrayList<>();
     results.forEach(r -> out.add(r.get("status").asText()));
