@@ -113,24 +113,32 @@ public final class Accounts {
                 .flatMap(Role::parse)));
   }
 
+  private static final String SELECT_ACCOUNT =
+      "SELECT username, role, created_at, locked_until FROM accounts";
+
   public List<Account> list() {
-    return jdbi.withHandle(h ->
-        h.createQuery(
-                "SELECT username, role, created_at, locked_until FROM accounts"
-                    + " ORDER BY username")
-            .map((rs, ctx) ->
-                new Account(
-                    rs.getString("username"),
-                    Role.parse(rs.getString("role")).orElseThrow(),
-                    rs.getObject("created_at", OffsetDateTime.class).toInstant(),
-                    Optional.ofNullable(rs.getObject("locked_until", OffsetDateTime.class))
-                        .map(OffsetDateTime::toInstant)
-                        .orElse(null)))
-            .list());
+    return jdbi.withHandle(
+        h -> h.createQuery(SELECT_ACCOUNT + " ORDER BY username").map(Accounts::account).list());
   }
 
   public Optional<Account> find(String username) {
-    return list().stream().filter(a -> a.username().equals(username)).findFirst();
+    return jdbi.withHandle(h ->
+        h.createQuery(SELECT_ACCOUNT + " WHERE username = :u")
+            .bind("u", username)
+            .map(Accounts::account)
+            .findOne());
+  }
+
+  private static Account account(
+      java.sql.ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx)
+      throws java.sql.SQLException {
+    return new Account(
+        rs.getString("username"),
+        Role.parse(rs.getString("role")).orElseThrow(),
+        rs.getObject("created_at", OffsetDateTime.class).toInstant(),
+        Optional.ofNullable(rs.getObject("locked_until", OffsetDateTime.class))
+            .map(OffsetDateTime::toInstant)
+            .orElse(null));
   }
 
   /** Changes the role; false if there is no such account. */
@@ -276,10 +284,5 @@ public final class Accounts {
                 .filter(t -> t != null && t.toInstant().isAfter(now))
                 .map(OffsetDateTime::toInstant));
     return locked.<SignIn>map(SignIn.Locked::new).orElseGet(SignIn.WrongCredentials::new);
-  }
-
-  private boolean update(String sql, String username, String value) {
-    return jdbi.withHandle(h -> h.createUpdate(sql).bind("u", username).bind("v", value).execute())
-        == 1;
   }
 }

@@ -10,7 +10,6 @@ import io.pisync.http.Page;
 import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,26 +42,8 @@ public final class DeviceKeyRoutes {
 
   /** A registration as answered; {@code apiKey} only when a key was just issued. */
   public record RegistrationView(
-      String deviceId,
-      String type,
-      String group,
-      Map<String, String> labels,
-      Instant registeredAt,
-      String registeredBy,
-      int activeKeys,
-      String apiKey) {
-    static RegistrationView of(DeviceKeys.DeviceInfo d, String apiKey) {
-      return new RegistrationView(
-          d.deviceId(),
-          d.type(),
-          d.group(),
-          d.labels(),
-          d.registeredAt(),
-          d.registeredBy(),
-          d.activeKeys(),
-          apiKey);
-    }
-  }
+      @com.fasterxml.jackson.annotation.JsonUnwrapped DeviceKeys.DeviceInfo device,
+      String apiKey) {}
 
   private void registerDevice(Context ctx) {
     var fields = new JsonFields(JsonBody.read(ctx, mapper), REGISTRATION_FIELDS);
@@ -103,7 +84,7 @@ public final class DeviceKeyRoutes {
   private void issue(Context ctx, DeviceRegistration registration, String by) {
     switch (keys.register(registration, by)) {
       case DeviceKeys.Registered.Issued issued ->
-          ctx.status(201).json(RegistrationView.of(issued.device(), issued.apiKey()));
+          ctx.status(201).json(new RegistrationView(issued.device(), issued.apiKey()));
       case DeviceKeys.Registered.AlreadyRegistered already ->
           throw new ApiProblem(
               ProblemType.ALREADY_EXISTS,
@@ -120,14 +101,14 @@ public final class DeviceKeyRoutes {
     params.check();
     String after = cursor.map(c -> Cursor.decode(c, 1).getFirst()).orElse(null);
     List<RegistrationView> rows =
-        keys.list(after, limit + 1).stream().map(d -> RegistrationView.of(d, null)).toList();
-    ctx.json(Page.of(rows, limit, r -> Cursor.encode(r.deviceId())));
+        keys.list(after, limit + 1).stream().map(d -> new RegistrationView(d, null)).toList();
+    ctx.json(Page.of(rows, limit, r -> Cursor.encode(r.device().deviceId())));
   }
 
   private void find(Context ctx) {
     String deviceId = deviceId(ctx);
     ctx.json(
-        RegistrationView.of(keys.find(deviceId).orElseThrow(() -> notRegistered(deviceId)), null));
+        new RegistrationView(keys.find(deviceId).orElseThrow(() -> notRegistered(deviceId)), null));
   }
 
   private void rotate(Context ctx) {

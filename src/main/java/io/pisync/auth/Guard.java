@@ -64,8 +64,8 @@ public final class Guard {
               limit(ctx, "account:" + p.username(), security.accountRequestsPerMinute());
           case Principal.Anonymous a -> throw new IllegalStateException("authenticated");
         }
-        authorize(access, principal, ctx);
         ctx.attribute(Principal.ATTRIBUTE, principal);
+        authorize(access, principal, ctx);
       }
     }
   }
@@ -118,10 +118,7 @@ public final class Guard {
     if (principal instanceof Principal.Device) {
       Map<String, String> params = ctx.pathParamMap();
       for (String name : DEVICE_PARAMS) {
-        if (params.containsKey(name)) {
-          ctx.attribute(Principal.ATTRIBUTE, principal);
-          Principal.requireSelf(ctx, params.get(name));
-        }
+        if (params.containsKey(name)) Principal.requireSelf(ctx, params.get(name));
       }
     }
   }

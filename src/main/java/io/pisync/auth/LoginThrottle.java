@@ -57,7 +57,8 @@ final class LoginThrottle {
                       ? new Failures(0, now.plus(lockDuration))
                       : new Failures(count, null);
                 });
-    int steps = after.lockedUntil() != null ? MAX_DELAY_STEPS : Math.min(after.count(), 8);
+    int steps =
+        after.lockedUntil() != null ? MAX_DELAY_STEPS : Math.min(after.count(), MAX_DELAY_STEPS);
     if (!delayStep.isZero()) {
       Thread.sleep(delayStep.multipliedBy(steps));
     }

@@ -1,5 +1,6 @@
 package io.pisync.auth;
 
+import io.pisync.server.Transactions;
 import java.sql.SQLException;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.JdbiException;
@@ -15,9 +16,7 @@ final class Reads {
     try {
       return read.get();
     } catch (JdbiException e) {
-      if (e.getCause() instanceof SQLException sql
-          && sql.getSQLState() != null
-          && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+      if (e.getCause() instanceof SQLException sql && Transactions.safeToRetry(sql)) {
         return read.get();
       }
       throw e;

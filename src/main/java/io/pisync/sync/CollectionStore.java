@@ -2,6 +2,7 @@ package io.pisync.sync;
 
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
+import io.pisync.server.Transactions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

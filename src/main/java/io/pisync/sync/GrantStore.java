@@ -1,6 +1,7 @@
 package io.pisync.sync;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pisync.server.Transactions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

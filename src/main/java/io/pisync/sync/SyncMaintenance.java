@@ -1,5 +1,6 @@
 package io.pisync.sync;
 
+import io.pisync.server.Transactions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

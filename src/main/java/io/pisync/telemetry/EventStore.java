@@ -1,5 +1,6 @@
 package io.pisync.telemetry;
 
+import io.pisync.server.Transactions;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -112,64 +113,8 @@ public final class EventStore {
    */
   public List<IngestOutcome> ingest(List<Incoming> batch) throws SQLException {
     Plan plan = Plan.of(batch);
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return ingestOnce(plan);
-      } catch (SQLException e) {
-        if (!safeToRetry(e) || attempt == MAX_ATTEMPTS) {
-          throw e;
-        }
-      }
-    }
-  }
-
-  private static final int MAX_ATTEMPTS = 3;
-  private static final String COMMIT_OUTCOME_UNKNOWN = "08007";
-
-  /**
-   * A deadlock (two batches claiming the same event_ids in another order) aborts the transaction,
-   * and so does a connection that died before COMMIT was sent (a database restart leaves dead
-   * connections in the pool); both are safe to run again. A failure during COMMIT is not: the rows
-   * may be stored, and events without an event_id would be stored twice.
-   */
-  private static boolean safeToRetry(SQLException e) {
-    String state = e.getSQLState() == null ? "" : e.getSQLState();
-    return state.equals("40P01")
-        || state.equals("40001")
-        || ((state.startsWith("08") || state.startsWith("57P"))
-            && !state.equals(COMMIT_OUTCOME_UNKNOWN));
-  }
-
-  private List<IngestOutcome> ingestOnce(Plan plan) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        List<IngestOutcome> outcomes = ingest(c, plan);
-        commit(c);
-        return outcomes;
-      } catch (SQLException | RuntimeException e) {
-        rollbackQuietly(c, e);
-        throw e;
-      }
-    }
-  }
-
-  private static void commit(Connection c) throws SQLException {
-    try {
-      c.commit();
-    } catch (SQLException e) {
-      throw new SQLException(
-          "commit outcome unknown: " + e.getMessage(), COMMIT_OUTCOME_UNKNOWN, e);
-    }
-  }
-
-  /** A broken connection cannot roll back; keep the original error, not the rollback's. */
-  private static void rollbackQuietly(Connection c, Exception cause) {
-    try {
-      c.rollback();
-    } catch (SQLException e) {
-      cause.addSuppressed(e);
-    }
+    // A deadlock (two batches claiming the same event_ids in another order) is run again.
+    return Transactions.run(dataSource, c -> ingest(c, plan));
   }
 
   private List<IngestOutcome> ingest(Connection c, Plan plan) throws SQLException {

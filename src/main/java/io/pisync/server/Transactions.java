@@ -1,4 +1,4 @@
-package io.pisync.sync;
+package io.pisync.server;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -6,22 +6,23 @@ import javax.sql.DataSource;
 
 /**
  * Runs work in one transaction, again when PostgreSQL aborted it for a reason that running it again
- * fixes (deadlock, serialization failure, a connection that died before COMMIT). A failure during
- * COMMIT is not retried: its outcome is unknown.
+ * fixes (deadlock, serialization failure, a connection that died before COMMIT: a database restart
+ * leaves dead connections in the pool). A failure during COMMIT is not retried: its outcome is
+ * unknown, and work without idempotency keys (events without an event_id) would be stored twice.
  */
-final class Transactions {
+public final class Transactions {
   private static final int MAX_ATTEMPTS = 3;
   private static final String COMMIT_OUTCOME_UNKNOWN = "08007";
 
   /** Work on an open transaction. */
-  interface Work<T> {
+  public interface Work<T> {
     T run(Connection c) throws SQLException;
   }
 
   private Transactions() {}
 
   /** A read-committed transaction; work that needs another level starts with SET TRANSACTION. */
-  static <T> T run(DataSource dataSource, Work<T> work) throws SQLException {
+  public static <T> T run(DataSource dataSource, Work<T> work) throws SQLException {
     for (int attempt = 1; ; attempt++) {
       try {
         return once(dataSource, work);
@@ -62,7 +63,7 @@ final class Transactions {
     }
   }
 
-  static boolean safeToRetry(SQLException e) {
+  public static boolean safeToRetry(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     return state.equals("40P01")
         || state.equals("40001")
