@@ -1,19 +1,26 @@
--- POST /api/v1/sync-events: one event per request, BENCH_DEVICES device ids, a share
--- BENCH_EVENT_ID_RATIO of events carrying a client event_id (idempotency key).
+-- POST /api/v1/sync-events: one event per request from BENCH_DEVICES registered devices, each
+-- sending its own key (BENCH_KEYS: "device_id key" lines), a share BENCH_EVENT_ID_RATIO of events
+-- carrying a client event_id (idempotency key).
 dofile(os.getenv("BENCH_LUA") .. "/common.lua")
 
-local devices = tonumber(os.getenv("BENCH_DEVICES") or "10000")
 local id_ratio = tonumber(os.getenv("BENCH_EVENT_ID_RATIO") or "0.5")
-local prefix = os.getenv("BENCH_DEVICE_PREFIX") or "bench-s-"
+local ids, keys = {}, {}
 
 wrk.method = "POST"
 wrk.path = "/api/v1/sync-events"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 
-function init(args) seed() end
+function init(args)
+  seed()
+  for line in io.lines(os.getenv("BENCH_KEYS")) do
+    local id, key = line:match("^(%S+) (%S+)$")
+    ids[#ids + 1] = id
+    keys[#keys + 1] = "Bearer " .. key
+  end
+end
 
 function request()
-  local device = prefix .. string.format("%05d", math.random(0, devices - 1))
-  return wrk.format(nil, nil, nil, event_json(device, math.random() < id_ratio, os.time()))
+  local i = math.random(#ids)
+  wrk.headers["Authorization"] = keys[i]
+  return wrk.format(nil, nil, nil, event_json(ids[i], math.random() < id_ratio, os.time()))
 end

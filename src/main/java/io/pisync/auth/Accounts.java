@@ -21,12 +21,19 @@ public final class Accounts {
   private final InstantSource clock;
   private final int maxFailures;
   private final Duration lockDuration;
+  private final CredentialCache cache;
 
-  public Accounts(Jdbi jdbi, InstantSource clock, int maxFailures, Duration lockDuration) {
+  public Accounts(
+      Jdbi jdbi,
+      InstantSource clock,
+      int maxFailures,
+      Duration lockDuration,
+      CredentialCache cache) {
     this.jdbi = jdbi;
     this.clock = clock;
     this.maxFailures = maxFailures;
     this.lockDuration = lockDuration;
+    this.cache = cache;
   }
 
   /** An account as listed; never carries the hash. */
@@ -102,8 +109,15 @@ public final class Accounts {
     });
   }
 
-  /** The current role of an account, read on every request so changes apply at once. */
+  /**
+   * The current role of an account. Remembered until roles change anywhere (a change announces
+   * itself to every instance at commit), so role changes and deletions apply at once.
+   */
   public Optional<Role> role(String username) {
+    return cache.get("role:" + username, () -> lookUpRole(username));
+  }
+
+  private Optional<Role> lookUpRole(String username) {
     return Reads.retryingLostConnection(() ->
         jdbi.withHandle(h ->
             h.createQuery("SELECT role FROM accounts WHERE username = :u")
@@ -179,25 +193,29 @@ public final class Accounts {
       String username,
       boolean removesAdmin,
       java.util.function.ToIntFunction<org.jdbi.v3.core.Handle> change) {
-    return jdbi.inTransaction(h -> {
-      h.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE");
-      Optional<String> role =
-          h.createQuery("SELECT role FROM accounts WHERE username = :u")
-              .bind("u", username)
-              .mapTo(String.class)
-              .findOne();
-      if (role.isEmpty()) return Change.NO_SUCH_ACCOUNT;
-      if (removesAdmin
-          && role.get().equals("admin")
-          && h.createQuery("SELECT count(*) FROM accounts WHERE role = 'admin'")
-                  .mapTo(Long.class)
-                  .one()
-              <= 1) {
-        return Change.LAST_ADMIN;
-      }
-      change.applyAsInt(h);
-      return Change.DONE;
-    });
+    Change outcome =
+        jdbi.inTransaction(h -> {
+          h.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE");
+          Optional<String> role =
+              h.createQuery("SELECT role FROM accounts WHERE username = :u")
+                  .bind("u", username)
+                  .mapTo(String.class)
+                  .findOne();
+          if (role.isEmpty()) return Change.NO_SUCH_ACCOUNT;
+          if (removesAdmin
+              && role.get().equals("admin")
+              && h.createQuery("SELECT count(*) FROM accounts WHERE role = 'admin'")
+                      .mapTo(Long.class)
+                      .one()
+                  <= 1) {
+            return Change.LAST_ADMIN;
+          }
+          change.applyAsInt(h);
+          CredentialCache.announceChange(h);
+          return Change.DONE;
+        });
+    if (outcome == Change.DONE) cache.forgetAll();
+    return outcome;
   }
 
   /** Sets a new password, lifts any lock and signs the account out everywhere. */

@@ -15,8 +15,9 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * Registered devices and their keys. A key is shown once, when issued; only its SHA-256 digest is
- * stored. Checks read the database on every request, so rotation and revocation apply at once on
- * every server instance.
+ * stored. A check reads the database once, then its answer is remembered in the {@link
+ * CredentialCache} until keys change anywhere: rotation and revocation announce themselves to every
+ * instance at commit.
  */
 public final class DeviceKeys {
   public static final String KEY_PREFIX = "psk_";
@@ -25,11 +26,20 @@ public final class DeviceKeys {
   private final Jdbi jdbi;
   private final InstantSource clock;
   private final Duration gracePeriod;
+  private final CredentialCache cache;
 
-  public DeviceKeys(Jdbi jdbi, InstantSource clock, Duration gracePeriod) {
+  public DeviceKeys(Jdbi jdbi, InstantSource clock, Duration gracePeriod, CredentialCache cache) {
     this.jdbi = jdbi;
     this.clock = clock;
     this.gracePeriod = gracePeriod;
+    this.cache = cache;
+  }
+
+  /** A current key: its device, and when it stops working (null: not before it is revoked). */
+  private record KeyOwner(String deviceId, Instant expiresAt) {
+    boolean validAt(Instant now) {
+      return expiresAt == null || expiresAt.isAfter(now);
+    }
   }
 
   /** Outcome of a registration. */
@@ -82,34 +92,42 @@ public final class DeviceKeys {
   public Optional<Rotated> rotate(String deviceId) {
     Instant now = clock.instant();
     Instant until = now.plus(gracePeriod);
-    return jdbi.inTransaction(h -> {
-      if (!lockDevice(h, deviceId)) return Optional.empty();
-      h.createUpdate(
-              """
-              UPDATE device_keys SET expires_at = :until
-              WHERE device_id = :id AND revoked_at IS NULL
-                AND (expires_at IS NULL OR expires_at > :until)\
-              """)
-          .bind("id", deviceId)
-          .bind("until", at(until))
-          .execute();
-      return Optional.of(new Rotated(deviceId, issue(h, deviceId, now), until));
-    });
+    Optional<Rotated> rotated =
+        jdbi.inTransaction(h -> {
+          if (!lockDevice(h, deviceId)) return Optional.empty();
+          CredentialCache.announceChange(h);
+          h.createUpdate(
+                  """
+                  UPDATE device_keys SET expires_at = :until
+                  WHERE device_id = :id AND revoked_at IS NULL
+                    AND (expires_at IS NULL OR expires_at > :until)\
+                  """)
+              .bind("id", deviceId)
+              .bind("until", at(until))
+              .execute();
+          return Optional.of(new Rotated(deviceId, issue(h, deviceId, now), until));
+        });
+    cache.forgetAll();
+    return rotated;
   }
 
   /** Revokes every key of the device at once; true if the device is registered. */
   public boolean revoke(String deviceId) {
     Instant now = clock.instant();
-    return jdbi.inTransaction(h -> {
-      if (!lockDevice(h, deviceId)) return false;
-      h.createUpdate(
-              "UPDATE device_keys SET revoked_at = :now"
-                  + " WHERE device_id = :id AND revoked_at IS NULL")
-          .bind("id", deviceId)
-          .bind("now", at(now))
-          .execute();
-      return true;
-    });
+    boolean revoked =
+        jdbi.inTransaction(h -> {
+          if (!lockDevice(h, deviceId)) return false;
+          CredentialCache.announceChange(h);
+          h.createUpdate(
+                  "UPDATE device_keys SET revoked_at = :now"
+                      + " WHERE device_id = :id AND revoked_at IS NULL")
+              .bind("id", deviceId)
+              .bind("now", at(now))
+              .execute();
+          return true;
+        });
+    cache.forgetAll();
+    return revoked;
   }
 
   /** The device a key belongs to, if the key is current. */
@@ -117,17 +135,31 @@ public final class DeviceKeys {
     if (apiKey == null || !apiKey.startsWith(KEY_PREFIX) || apiKey.length() > 100) {
       return Optional.empty();
     }
+    Instant now = clock.instant();
+    byte[] digest = Secrets.digest(apiKey);
+    return cache
+        .get("key:" + java.util.HexFormat.of().formatHex(digest), () -> lookUp(digest, now))
+        .filter(owner -> owner.validAt(now))
+        .map(KeyOwner::deviceId);
+  }
+
+  private Optional<KeyOwner> lookUp(byte[] digest, Instant now) {
     return Reads.retryingLostConnection(() ->
         jdbi.withHandle(h ->
             h.createQuery(
                     """
-                    SELECT device_id FROM device_keys
+                    SELECT device_id, expires_at FROM device_keys
                     WHERE key_hash = :hash AND revoked_at IS NULL
                       AND (expires_at IS NULL OR expires_at > :now)\
                     """)
-                .bind("hash", Secrets.digest(apiKey))
-                .bind("now", at(clock.instant()))
-                .mapTo(String.class)
+                .bind("hash", digest)
+                .bind("now", at(now))
+                .map((rs, ctx) ->
+                    new KeyOwner(
+                        rs.getString("device_id"),
+                        Optional.ofNullable(rs.getObject("expires_at", OffsetDateTime.class))
+                            .map(OffsetDateTime::toInstant)
+                            .orElse(null)))
                 .findOne()));
   }
 

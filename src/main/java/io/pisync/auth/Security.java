@@ -14,10 +14,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The security feature wired together: keys, accounts, tokens, rate limits and the guard. */
-public final class Security {
+public final class Security implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Security.class);
   public static final String FIRST_ADMIN = "admin";
 
+  /** Bounds the cache's memory; changes are forgotten at once through NOTIFY, not by expiry. */
+  private static final java.time.Duration CACHE_TTL = java.time.Duration.ofMinutes(10);
+
+  private final CredentialCache cache;
   private final DeviceKeys keys;
   private final Accounts accounts;
   private final Tokens tokens;
@@ -27,6 +31,7 @@ public final class Security {
   private final InstantSource clock;
 
   private Security(
+      CredentialCache cache,
       DeviceKeys keys,
       Accounts accounts,
       Tokens tokens,
@@ -34,6 +39,7 @@ public final class Security {
       Config config,
       ObjectMapper mapper,
       InstantSource clock) {
+    this.cache = cache;
     this.keys = keys;
     this.accounts = accounts;
     this.tokens = tokens;
@@ -45,11 +51,16 @@ public final class Security {
 
   /** Builds everything and makes sure an admin account exists. */
   public static Security start(
-      Config config, DataSource dataSource, ObjectMapper mapper, InstantSource clock) {
+      Config config,
+      DataSource dataSource,
+      CredentialCache.Connections listenConnections,
+      ObjectMapper mapper,
+      InstantSource clock) {
     Config.Security s = config.security();
     Jdbi jdbi = Jdbi.create(dataSource);
-    var keys = new DeviceKeys(jdbi, clock, s.keyGracePeriod());
-    var accounts = new Accounts(jdbi, clock, s.loginMaxFailures(), s.loginLockDuration());
+    var cache = CredentialCache.listening(listenConnections, CACHE_TTL);
+    var keys = new DeviceKeys(jdbi, clock, s.keyGracePeriod(), cache);
+    var accounts = new Accounts(jdbi, clock, s.loginMaxFailures(), s.loginLockDuration(), cache);
     var tokens =
         new Tokens(
             jdbi,
@@ -60,7 +71,9 @@ public final class Security {
     RateLimits limits =
         s.sharedRateLimits() ? RateLimits.shared(dataSource, clock) : RateLimits.inMemory(clock);
     ensureAdmin(accounts, config, System.out);
+    cache.start();
     return new Security(
+        cache,
         keys,
         accounts,
         tokens,
@@ -86,6 +99,12 @@ public final class Security {
 
   public Guard guard() {
     return guard;
+  }
+
+  /** Stops listening for credential changes. */
+  @Override
+  public void close() {
+    cache.close();
   }
 
   /**

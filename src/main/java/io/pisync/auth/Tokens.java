@@ -40,12 +40,22 @@ public final class Tokens {
   private final Duration accessTtl;
   private final Duration refreshTtl;
 
+  /** Access tokens already verified: parsing and the HMAC cost more than the rest of a request. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified;
+
+  private record Verified(String username, Instant expires) {}
+
   public Tokens(
       Jdbi jdbi, InstantSource clock, byte[] signingKey, Duration accessTtl, Duration refreshTtl) {
     this.jdbi = jdbi;
     this.clock = clock;
     this.accessTtl = accessTtl;
     this.refreshTtl = refreshTtl;
+    this.verified =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(20_000)
+            .expireAfterWrite(accessTtl)
+            .build();
     try {
       this.signer = new MACSigner(signingKey);
       this.verifier = new MACVerifier(signingKey);
@@ -126,6 +136,20 @@ public final class Tokens {
 
   /** The account an access token was issued to, if its signature and times are good. */
   public Optional<String> verifyAccess(String token) {
+    Verified known = verified.getIfPresent(token);
+    if (known == null) {
+      Optional<Verified> checked = verify(token);
+      if (checked.isEmpty()) return Optional.empty();
+      known = checked.get();
+      verified.put(token, known);
+    }
+    return known.expires().isAfter(clock.instant())
+        ? Optional.of(known.username())
+        : Optional.empty();
+  }
+
+  /** The token's subject and expiry if it is an access token we signed. */
+  private Optional<Verified> verify(String token) {
     try {
       SignedJWT jwt = SignedJWT.parse(token);
       if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm())
@@ -136,13 +160,10 @@ public final class Tokens {
       }
       JWTClaimsSet claims = jwt.getJWTClaimsSet();
       Date expires = claims.getExpirationTime();
-      if (!ISSUER.equals(claims.getIssuer())
-          || expires == null
-          || !expires.toInstant().isAfter(clock.instant())
-          || claims.getSubject() == null) {
+      if (!ISSUER.equals(claims.getIssuer()) || expires == null || claims.getSubject() == null) {
         return Optional.empty();
       }
-      return Optional.of(claims.getSubject());
+      return Optional.of(new Verified(claims.getSubject(), expires.toInstant()));
     } catch (ParseException | JOSEException | IllegalStateException e) {
       return Optional.empty();
     }

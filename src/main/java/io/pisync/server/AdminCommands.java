@@ -2,6 +2,7 @@ package io.pisync.server;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.pisync.auth.Accounts;
+import io.pisync.auth.CredentialCache;
 import io.pisync.auth.DeviceKeys;
 import io.pisync.auth.DeviceRegistration;
 import io.pisync.auth.Role;
@@ -44,8 +45,13 @@ final class AdminCommands {
       return command.apply(
           new Stores(
               new Accounts(
-                  jdbi, InstantSource.system(), s.loginMaxFailures(), s.loginLockDuration()),
-              new DeviceKeys(jdbi, InstantSource.system(), s.keyGracePeriod())));
+                  jdbi,
+                  InstantSource.system(),
+                  s.loginMaxFailures(),
+                  s.loginLockDuration(),
+                  CredentialCache.off()),
+              new DeviceKeys(
+                  jdbi, InstantSource.system(), s.keyGracePeriod(), CredentialCache.off())));
     } catch (RuntimeException e) {
       System.err.println("pisync: " + e.getMessage());
       return 1;

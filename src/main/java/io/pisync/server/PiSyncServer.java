@@ -46,6 +46,7 @@ public final class PiSyncServer implements AutoCloseable {
   private final EventWriter writer;
   private final PartitionMaintenance partitions;
   private final RecordSync sync;
+  private final io.pisync.auth.Security security;
   private final Javalin app;
   private final Routes routes;
 
@@ -54,12 +55,14 @@ public final class PiSyncServer implements AutoCloseable {
       EventWriter writer,
       PartitionMaintenance partitions,
       RecordSync sync,
+      io.pisync.auth.Security security,
       Javalin app,
       Routes routes) {
     this.database = database;
     this.writer = writer;
     this.partitions = partitions;
     this.sync = sync;
+    this.security = security;
     this.app = app;
     this.routes = routes;
   }
@@ -72,6 +75,7 @@ public final class PiSyncServer implements AutoCloseable {
     EventWriter writer = null;
     PartitionMaintenance partitions = null;
     RecordSync sync = null;
+    io.pisync.auth.Security security = null;
     try {
       partitions = new PartitionMaintenance(database.dataSource(), clock);
       partitions.start();
@@ -84,8 +88,9 @@ public final class PiSyncServer implements AutoCloseable {
                   .maxNestingDepth(config.security().jsonMaxDepth())
                   .maxTokenCount(config.security().jsonMaxTokens())
                   .build());
-      io.pisync.auth.Security security =
-          io.pisync.auth.Security.start(config, database.dataSource(), mapper, clock);
+      security =
+          io.pisync.auth.Security.start(
+              config, database.dataSource(), database::openDedicated, mapper, clock);
       var store = new EventStore(database.dataSource());
       var ingestMetrics = new IngestMetrics(registry);
       writer =
@@ -135,9 +140,10 @@ public final class PiSyncServer implements AutoCloseable {
         }
       }
       log.info("PiSync listening on http://{}:{}", config.host(), app.port());
-      return new PiSyncServer(database, writer, partitions, sync, app, routes);
+      return new PiSyncServer(database, writer, partitions, sync, security, app, routes);
     } catch (RuntimeException | SQLException e) {
       if (sync != null) sync.close();
+      if (security != null) security.close();
       if (writer != null) writer.close();
       if (partitions != null) partitions.close();
       database.close();
@@ -257,6 +263,7 @@ public final class PiSyncServer implements AutoCloseable {
   public void close() {
     sync.close();
     app.stop();
+    security.close();
     writer.close();
     partitions.close();
     database.close();

@@ -1,0 +1,121 @@
+package io.pisync.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pisync.support.Api;
+import io.pisync.support.SharedPostgres;
+import io.pisync.support.TestClock;
+import io.pisync.support.TestServer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Credential checks are remembered per instance; a change made on one instance (or by the command
+ * line tools) must still apply on every other at once, through the NOTIFY each change sends.
+ */
+class CredentialChangesTest {
+  /** How long another instance may take to hear of a change (it is milliseconds in practice). */
+  private static final Duration HEARD_WITHIN = Duration.ofSeconds(5);
+
+  static TestClock clock = new TestClock();
+  static TestServer one;
+  static TestServer two;
+
+  @BeforeAll
+  static void start() {
+    String url = SharedPostgres.newDatabase();
+    Map<String, String> settings = Map.of("PISYNC_KEY_GRACE_HOURS", "1");
+    one = TestServer.start(settings, url, clock);
+    two = TestServer.start(settings, url, clock);
+  }
+
+  @AfterAll
+  static void stop() {
+    two.close();
+    one.close();
+  }
+
+  @Test
+  void aKeyRevokedOnOneInstanceIsRefusedOnTheOther() {
+    String key = one.deviceKey("cc-revoked");
+    Api onTwo = two.anonymous().withBearer(key);
+    assertThat(onTwo.get("/api/v1/devices/cc-revoked/registration").status()).isEqualTo(200);
+    assertThat(onTwo.get("/api/v1/devices/cc-revoked/registration").status())
+        .as("the second check is answered from what instance two remembers")
+        .isEqualTo(200);
+
+    assertThat(one.api().post("/api/v1/devices/cc-revoked/keys/revoke", "").status())
+        .isEqualTo(204);
+
+    assertThat(within(() -> onTwo.get("/api/v1/devices/cc-revoked/registration").status(), 401))
+        .isEqualTo(401);
+    assertThat(
+            one.anonymous().withBearer(key).get("/api/v1/devices/cc-revoked/registration").status())
+        .as("the instance that revoked refuses at once")
+        .isEqualTo(401);
+  }
+
+  @Test
+  void aRotatedKeyStopsOnTheOtherInstanceWhenItsGraceEnds() {
+    String old = one.deviceKey("cc-rotated");
+    Api oldOnTwo = two.anonymous().withBearer(old);
+    assertThat(oldOnTwo.get("/api/v1/devices/cc-rotated/registration").status()).isEqualTo(200);
+
+    var rotated = one.api().post("/api/v1/devices/cc-rotated/keys/rotate", "");
+    assertThat(rotated.status()).isEqualTo(200);
+    String fresh = rotated.json().get("api_key").asText();
+    assertThat(
+            two.anonymous()
+                .withBearer(fresh)
+                .get("/api/v1/devices/cc-rotated/registration")
+                .status())
+        .isEqualTo(200);
+    assertThat(oldOnTwo.get("/api/v1/devices/cc-rotated/registration").status())
+        .as("within the grace period")
+        .isEqualTo(200);
+
+    clock.advance(Duration.ofHours(1).plusSeconds(1));
+    try {
+      assertThat(
+              within(() -> oldOnTwo.get("/api/v1/devices/cc-rotated/registration").status(), 401))
+          .isEqualTo(401);
+    } finally {
+      clock.advance(Duration.ofHours(-1).minusSeconds(1));
+    }
+  }
+
+  @Test
+  void aRoleChangedOnOneInstanceAppliesOnTheOther() {
+    one.person("cc-ana", "admin");
+    String token = one.login("cc-ana", "password-of-cc-ana");
+    Api anaOnTwo = two.anonymous().withBearer(token);
+    assertThat(anaOnTwo.get("/api/v1/accounts").status()).isEqualTo(200);
+
+    assertThat(one.api().patch("/api/v1/accounts/cc-ana", Map.of("role", "viewer")).status())
+        .isEqualTo(200);
+    assertThat(within(() -> anaOnTwo.get("/api/v1/accounts").status(), 403)).isEqualTo(403);
+
+    assertThat(one.api().delete("/api/v1/accounts/cc-ana").status()).isEqualTo(204);
+    assertThat(within(() -> anaOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
+  }
+
+  /** Asks until the answer is {@code expected} or {@link #HEARD_WITHIN} has passed. */
+  private static int within(IntSupplier status, int expected) {
+    long deadline = System.nanoTime() + HEARD_WITHIN.toNanos();
+    int last = status.getAsInt();
+    while (last != expected && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      last = status.getAsInt();
+    }
+    return last;
+  }
+}
