@@ -31,14 +31,28 @@ public final class EventStore {
       "event_id, device_id, occurred_at, received_at, status, total_files_synced, total_errors,"
           + " internet_speed, duration_ms, bytes_synced, error_message, app_version";
 
-  private static final String LOCK_DEVICES =
+  /** Devices reporting for the first time; existing rows are left alone (no new row version). */
+  private static final String CREATE_DEVICES =
       """
       INSERT INTO devices (device_id, first_seen_at, last_seen_at)
       SELECT d, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS d ORDER BY d
-      ON CONFLICT (device_id) DO UPDATE
-        SET last_seen_at = greatest(devices.last_seen_at, excluded.last_seen_at)
-      RETURNING device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at,
-                xmax = 0 AS created
+      ON CONFLICT (device_id) DO NOTHING
+      RETURNING device_id
+      """;
+
+  /** Locks the batch's devices in id order (so batches wait for each other, not deadlock). */
+  private static final String LOCK_DEVICES =
+      """
+      SELECT device_id, last_ok_at, last_failure_at, last_success_at, last_unsuccessful_at
+      FROM devices WHERE device_id = ANY(?::text[])
+      ORDER BY device_id
+      FOR UPDATE
+      """;
+
+  private static final String TOUCH_DEVICES =
+      """
+      UPDATE devices SET last_seen_at = greatest(last_seen_at, ?::timestamptz)
+      WHERE device_id = ANY(?::text[])
       """;
 
   /** Device-chosen event ids not seen before; a replay's id is already there and is skipped. */
@@ -64,6 +78,7 @@ public final class EventStore {
   private static final String UPDATE_DEVICES =
       """
       UPDATE devices d SET
+        last_seen_at = greatest(d.last_seen_at, ?::timestamptz),
         total_syncs = d.total_syncs + u.n,
         success_count = d.success_count + u.success,
         partial_count = d.partial_count + u.partial,
@@ -132,7 +147,8 @@ public final class EventStore {
     if (!replayed.isEmpty()) {
       originals.putAll(loadOriginals(c, replayed));
     }
-    updateDevices(c, deltas.values());
+    updateDevices(c, deltas.values(), plan.lastReceived);
+    touchDevicesWithOnlyReplays(c, deltas.values(), plan.lastReceived);
     dropDevicesWithoutEvents(c, deltas.values());
     return plan.outcomes(inserted, originals);
   }
@@ -142,14 +158,40 @@ public final class EventStore {
    * will be computed from.
    */
   private Map<String, DeviceDelta> lockDevices(Connection c, Plan plan) throws SQLException {
-    Map<String, DeviceDelta> deltas = new HashMap<>();
-    try (PreparedStatement ps = c.prepareStatement(LOCK_DEVICES)) {
+    Map<String, DeviceDelta> deltas = lock(c, plan.deviceIds);
+    if (deltas.size() == plan.deviceIds.size()) {
+      return deltas;
+    }
+    // New devices: create them, then lock them too (another batch may have created them first).
+    // Checking for them first keeps the common case to one statement: an INSERT ... ON CONFLICT
+    // that finds every row already there costs more than the SELECT.
+    List<String> missing = plan.deviceIds.stream().filter(id -> !deltas.containsKey(id)).toList();
+    Set<String> created = new HashSet<>();
+    try (PreparedStatement ps = c.prepareStatement(CREATE_DEVICES)) {
       ps.setString(1, plan.firstReceived.toString());
       ps.setString(2, plan.lastReceived.toString());
-      ps.setArray(3, c.createArrayOf("text", plan.deviceIds.toArray()));
+      ps.setArray(3, c.createArrayOf("text", missing.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          deltas.put(rs.getString(1), lockedDevice(rs));
+          created.add(rs.getString(1));
+        }
+      }
+    }
+    Map<String, DeviceDelta> fresh = lock(c, missing);
+    fresh.values().forEach(d -> d.createdNow = created.contains(d.deviceId));
+    deltas.putAll(fresh);
+    return deltas;
+  }
+
+  private static Map<String, DeviceDelta> lock(Connection c, Collection<String> deviceIds)
+      throws SQLException {
+    Map<String, DeviceDelta> deltas = new HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(LOCK_DEVICES)) {
+      ps.setArray(1, c.createArrayOf("text", deviceIds.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          DeviceDelta delta = lockedDevice(rs);
+          deltas.put(delta.deviceId, delta);
         }
       }
     }
@@ -166,10 +208,62 @@ public final class EventStore {
         fresh.add(row);
       }
     }
-    EventCopy.copy(c, fresh);
+    if (fresh.size() >= COPY_FROM_ROWS) {
+      EventCopy.copy(c, fresh);
+    } else {
+      insertRows(c, fresh);
+    }
     Set<UUID> inserted = new HashSet<>(fresh.size() * 2);
     fresh.forEach(e -> inserted.add(e.eventId()));
     return inserted;
+  }
+
+  /**
+   * COPY is the cheaper way in for a batch upload's hundreds of rows; for a group commit's few
+   * dozen, one INSERT from arrays costs PostgreSQL about a fifth less per row (measured with
+   * pg_stat_statements, both ways alternating in one run).
+   */
+  private static final int COPY_FROM_ROWS = 200;
+
+  private static final String INSERT_ROWS =
+      "INSERT INTO sync_events ("
+          + COLUMNS
+          + ") SELECT * FROM unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::timestamptz[],"
+          + " ?::text[], ?::int4[], ?::int4[], ?::float8[], ?::int8[], ?::int8[], ?::text[],"
+          + " ?::text[])";
+
+  private static void insertRows(Connection c, List<StoredEvent> rows) throws SQLException {
+    if (rows.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(INSERT_ROWS)) {
+      ps.setArray(1, column(c, "uuid", rows, StoredEvent::eventId));
+      ps.setArray(2, column(c, "text", rows, StoredEvent::deviceId));
+      ps.setArray(3, column(c, "text", rows, e -> e.timestamp().toString()));
+      ps.setArray(4, column(c, "text", rows, e -> e.receivedAt().toString()));
+      ps.setArray(5, column(c, "text", rows, e -> e.status().wire()));
+      ps.setArray(6, column(c, "int4", rows, StoredEvent::totalFilesSynced));
+      ps.setArray(7, column(c, "int4", rows, StoredEvent::totalErrors));
+      ps.setArray(8, column(c, "float8", rows, StoredEvent::internetSpeed));
+      ps.setArray(9, column(c, "int8", rows, StoredEvent::durationMs));
+      ps.setArray(10, column(c, "int8", rows, StoredEvent::bytesSynced));
+      ps.setArray(11, column(c, "text", rows, StoredEvent::errorMessage));
+      ps.setArray(12, column(c, "text", rows, StoredEvent::appVersion));
+      ps.executeUpdate();
+    }
+  }
+
+  private static Array column(
+      Connection c,
+      String type,
+      List<StoredEvent> rows,
+      java.util.function.Function<StoredEvent, Object> value)
+      throws SQLException {
+    Object[] values = new Object[rows.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = value.apply(rows.get(i));
+    }
+    return typedArray(c, type, values);
   }
 
   private Set<UUID> claimEventIds(Connection c, Plan plan) throws SQLException {
@@ -202,11 +296,8 @@ public final class EventStore {
   }
 
   private static DeviceDelta lockedDevice(ResultSet rs) throws SQLException {
-    var delta =
-        new DeviceDelta(
-            rs.getString(1), instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5));
-    delta.createdNow = rs.getBoolean(6);
-    return delta;
+    return new DeviceDelta(
+        rs.getString(1), instant(rs, 2), instant(rs, 3), instant(rs, 4), instant(rs, 5));
   }
 
   private Map<UUID, StoredEvent> loadOriginals(Connection c, List<UUID> ids) throws SQLException {
@@ -241,7 +332,23 @@ public final class EventStore {
     }
   }
 
-  private void updateDevices(Connection c, Collection<DeviceDelta> all) throws SQLException {
+  /** A device that only resent events it had sent before was still seen. */
+  private static void touchDevicesWithOnlyReplays(
+      Connection c, Collection<DeviceDelta> all, Instant seen) throws SQLException {
+    Object[] ids =
+        all.stream().filter(d -> !d.createdNow && d.count == 0).map(d -> d.deviceId).toArray();
+    if (ids.length == 0) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(TOUCH_DEVICES)) {
+      ps.setString(1, seen.toString());
+      ps.setArray(2, c.createArrayOf("text", ids));
+      ps.executeUpdate();
+    }
+  }
+
+  private void updateDevices(Connection c, Collection<DeviceDelta> all, Instant seen)
+      throws SQLException {
     List<DeviceDelta> deltas = all.stream().filter(d -> d.count > 0).toList();
     if (deltas.isEmpty()) {
       return;
@@ -281,8 +388,9 @@ public final class EventStore {
       }
     }
     try (PreparedStatement ps = c.prepareStatement(UPDATE_DEVICES)) {
+      ps.setString(1, seen.toString());
       for (int col = 0; col < types.length; col++) {
-        ps.setArray(col + 1, typedArray(c, types[col], cols[col]));
+        ps.setArray(col + 2, typedArray(c, types[col], cols[col]));
       }
       ps.executeUpdate();
     }
@@ -295,6 +403,7 @@ public final class EventStore {
           case "int8" -> java.util.Arrays.copyOf(values, values.length, Long[].class);
           case "float8" -> java.util.Arrays.copyOf(values, values.length, Double[].class);
           case "bool" -> java.util.Arrays.copyOf(values, values.length, Boolean[].class);
+          case "uuid" -> java.util.Arrays.copyOf(values, values.length, UUID[].class);
           default -> java.util.Arrays.copyOf(values, values.length, String[].class);
         };
     return c.createArrayOf(type, typed);
