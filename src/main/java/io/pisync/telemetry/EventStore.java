@@ -23,8 +23,8 @@ import javax.sql.DataSource;
 
 /**
  * The SQL of sync events. {@link #ingest} stores a batch in one transaction: lock the devices
- * (creating unknown ones), claim the device-chosen event ids, COPY in the events not seen before,
- * and update the devices' counters from the rows actually inserted.
+ * (creating unknown ones), claim the device-chosen event ids, write the events not seen before
+ * (COPY for large batches), and update the devices' counters from the rows actually inserted.
  */
 public final class EventStore {
   public static final String COLUMNS =
