@@ -116,14 +116,16 @@ final class FeedReader {
   }
 
   /**
-   * A tombstone purged after the cursor, in a scope the device has been following since before the
-   * cursor, is a deletion the device can no longer learn of: it must start again.
+   * A tombstone purged after the cursor, in a scope the device was following at the cursor, is a
+   * deletion the device can no longer learn of: it must start again. A scope granted at or before
+   * the cursor's position is followed: at the grant's position itself the device has (part of) its
+   * backfill, and a record sent there may since have been deleted.
    */
   private void checkHorizon(Connection c, SyncCursor cursor, List<Grant> grants)
       throws SQLException {
     List<String> followed =
         grants.stream()
-            .filter(g -> g.grantedSeq() != null && g.grantedSeq() < cursor.position())
+            .filter(g -> g.grantedSeq() != null && g.grantedSeq() <= cursor.position())
             .map(Grant::scope)
             .toList();
     if (followed.isEmpty()) return;
