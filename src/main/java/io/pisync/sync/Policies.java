@@ -16,9 +16,10 @@ import java.util.Optional;
  * logic; the caller holds the record's lock and stores the outcome.
  *
  * <p>A mutation <em>follows</em> the current version when the device had seen it ({@code
- * base_version >= version}) or wrote it itself (a device's mutations arrive in the order it made
+ * base_version == version}) or wrote it itself (a device's mutations arrive in the order it made
  * them). Only mutations that do not follow the current version are concurrent edits, which the
- * policies settle.
+ * policies settle. A {@code base_version} above the record's version names a version that never
+ * existed: the mutation is rejected, never taken for one that follows.
  */
 final class Policies {
   static final String SUPERSEDED = "superseded";
@@ -60,6 +61,7 @@ final class Policies {
    */
   Decision decide(
       Policy policy, Mutation m, String device, StoredRecord current, Instant receivedAt) {
+    if (current != null && m.baseVersion() > current.version()) return baseAhead(m, current);
     Edit edit = new Edit(m, device, current, effectiveTime(m, receivedAt), receivedAt);
     return switch (policy) {
       case MERGE -> merge(edit);
@@ -87,7 +89,7 @@ final class Policies {
 
     boolean follows() {
       return current == null
-          || m.baseVersion() >= current.version()
+          || m.baseVersion() == current.version()
           || current.updatedBy().equals(device);
     }
 
@@ -242,6 +244,17 @@ final class Policies {
       errors.add(new FieldError("data.completed", completed.toString(), "must be true or false"));
     }
     return errors;
+  }
+
+  private static Decision baseAhead(Mutation m, StoredRecord current) {
+    String message =
+        "is above the record's version "
+            + current.version()
+            + ": send the version this device last pulled (0: never seen)";
+    return new Decision.Reject(
+        "validation",
+        "base_version " + m.baseVersion() + " " + message,
+        List.of(new FieldError("base_version", m.baseVersion(), message)));
   }
 
   private static Decision notFound(Edit e) {

@@ -128,6 +128,34 @@ class PoliciesTest {
         .containsExactly("seen it");
   }
 
+  @Test
+  void aBaseVersionAboveTheRecordsVersionIsRejectedAndChangesNothing() {
+    String scope = "learner:base-ahead";
+    var a = device("base-ahead-a", scope);
+    var b = device("base-ahead-b", scope);
+    a.push(upsert("notes", scope, "n", 0, Map.of("text", "v1")));
+    a.push(upsert("progress", scope, "p", 0, Map.of("position", 5)));
+
+    // b claims versions that never existed: an older edit must not pass for one that follows
+    Instant dayAgo = server.clock().instant().minus(Duration.ofDays(1));
+    JsonNode edit =
+        b.pushOne(editedAt(upsert("notes", scope, "n", 7, Map.of("text", "bogus")), dayAgo));
+    assertThat(edit.get("status").asText()).isEqualTo("rejected");
+    assertThat(edit.get("reason").asText()).isEqualTo("validation");
+    assertThat(edit.get("detail").asText()).contains("base_version").contains("version 1");
+    assertThat(edit.get("errors").get(0).get("field").asText()).isEqualTo("base_version");
+    assertThat(edit.get("errors").get(0).get("value").asLong()).isEqualTo(7);
+    JsonNode remove = b.pushOne(delete("progress", scope, "p", 9));
+    assertThat(remove.get("status").asText()).isEqualTo("rejected");
+    assertThat(remove.get("errors").get(0).get("value").asLong()).isEqualTo(9);
+
+    JsonNode note = server.api().get("/api/v1/sync/records/notes/" + scope + "/n").json();
+    assertThat(note.get("record").get("version").asLong()).isEqualTo(1);
+    assertThat(note.get("record").get("data").get("text").asText()).isEqualTo("v1");
+    JsonNode progress = server.api().get("/api/v1/sync/records/progress/" + scope + "/p").json();
+    assertThat(progress.get("record").get("deleted").asBoolean()).isFalse();
+  }
+
   // ------------------------------------------------------------------------------- progress
 
   @Test
