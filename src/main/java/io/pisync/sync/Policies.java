@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pisync.http.FieldError;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,12 +58,19 @@ final class Policies {
 
   /**
    * @param current the record now, or null when it does not exist
+   * @param baseTime the effective time of the version the mutation edits ({@code base_version}),
+   *     when the server knows it
    * @param receivedAt when the server received the push (microsecond precision)
    */
   Decision decide(
-      Policy policy, Mutation m, String device, StoredRecord current, Instant receivedAt) {
+      Policy policy,
+      Mutation m,
+      String device,
+      StoredRecord current,
+      Optional<Instant> baseTime,
+      Instant receivedAt) {
     if (current != null && m.baseVersion() > current.version()) return baseAhead(m, current);
-    Edit edit = new Edit(m, device, current, effectiveTime(m, receivedAt), receivedAt);
+    Edit edit = new Edit(m, device, current, effectiveTime(m, baseTime, receivedAt), receivedAt);
     return switch (policy) {
       case MERGE -> merge(edit);
       case LAST_WRITER_WINS -> lastWriterWins(edit);
@@ -71,9 +79,15 @@ final class Policies {
     };
   }
 
-  /** The device's edit time, never later than the server received it: clocks ahead gain nothing. */
-  static Instant effectiveTime(Mutation m, Instant receivedAt) {
-    return m.modifiedAt().filter(t -> t.isBefore(receivedAt)).orElse(receivedAt);
+  /**
+   * The edit's time, as a hybrid logical clock: the device's clock, never later than the server
+   * received it (clocks ahead gain nothing), and at least a microsecond after the version it edits
+   * (it was made after the device saw that version, whatever a slow clock says).
+   */
+  static Instant effectiveTime(Mutation m, Optional<Instant> baseTime, Instant receivedAt) {
+    Instant at = m.modifiedAt().filter(t -> t.isBefore(receivedAt)).orElse(receivedAt);
+    Optional<Instant> floor = baseTime.map(t -> t.plus(1, ChronoUnit.MICROS));
+    return floor.filter(at::isBefore).orElse(at);
   }
 
   /** One mutation against one current state. */

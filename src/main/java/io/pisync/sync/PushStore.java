@@ -25,9 +25,11 @@ import javax.sql.DataSource;
  *   <li>lock the device (its pushes run one at a time, so a mutation id is claimed once), read
  *       which of the push's mutation ids it used before, its scopes and the collections' policies;
  *   <li>lock the records the new mutations touch (advisory locks in key order: no deadlocks, and
- *       records that do not exist yet are locked too) and read their current state;
+ *       records that do not exist yet are locked too) and read their current state, and the edit
+ *       times of the versions that time-ordered mutations edit;
  *   <li>decide each mutation in order ({@link PushBatch}, {@link Policies});
- *   <li>store the conflict history, each mutation with its answer, and the device's counters;
+ *   <li>store the conflict history, the edit times of new time-ordered versions, each mutation with
+ *       its answer, and the device's counters;
  *   <li>last: take feed positions for the changed records from the one-row counter, write the
  *       records and NOTIFY. The counter's row lock is held until COMMIT, so positions are in commit
  *       order.
@@ -66,12 +68,14 @@ final class PushStore {
             loadSeen(c, device, items),
             grantedScopes(c, device),
             loadPolicies(c, items));
-    batch.setCurrent(lockAndLoad(c, batch.candidates(items)));
+    var current = lockAndLoad(c, batch.candidates(items));
+    batch.setCurrent(current, loadTimes(c, batch.bases(items)));
     List<PushResult> results = new ArrayList<>(items.size());
     for (Parsed item : items) {
       results.add(batch.handle(item));
     }
     insertConflicts(c, batch.conflicts());
+    insertVersions(c, batch.timed());
     insertMutations(c, device, receivedAt, batch.stored());
     updateDeviceState(c, device, receivedAt, items.size(), batch);
     if (batch.changed().isEmpty()) {
@@ -188,6 +192,35 @@ final class PushStore {
     return current;
   }
 
+  /** The effective times of these versions that the server keeps. */
+  private static Map<PushBatch.RecordVersion, Instant> loadTimes(
+      Connection c, Set<PushBatch.RecordVersion> versions) throws SQLException {
+    Map<PushBatch.RecordVersion, Instant> times = new HashMap<>();
+    if (versions.isEmpty()) return times;
+    String sql =
+        """
+        SELECT v.scope, v.collection, v.record_id, v.version, v.modified_at
+        FROM unnest(?::text[], ?::text[], ?::text[], ?::int8[]) AS k(scope, collection, record_id, version)
+        JOIN sync_versions v ON v.scope = k.scope AND v.collection = k.collection
+          AND v.record_id = k.record_id AND v.version = k.version
+        """;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      List<PushBatch.RecordVersion> list = List.copyOf(versions);
+      ps.setArray(1, c.createArrayOf("text", list.stream().map(v -> v.key().scope()).toArray()));
+      ps.setArray(
+          2, c.createArrayOf("text", list.stream().map(v -> v.key().collection()).toArray()));
+      ps.setArray(3, c.createArrayOf("text", list.stream().map(v -> v.key().recordId()).toArray()));
+      ps.setArray(4, c.createArrayOf("int8", list.stream().map(v -> v.version()).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          var key = new RecordKey(rs.getString(1), rs.getString(2), rs.getString(3));
+          times.put(new PushBatch.RecordVersion(key, rs.getLong(4)), instant(rs, 5));
+        }
+      }
+    }
+    return times;
+  }
+
   /** Reads the 12 columns of {@link #LOAD_RECORDS} from {@code first} on. */
   static StoredRecord readRecord(ResultSet rs, int first) throws SQLException {
     int i = first;
@@ -254,6 +287,29 @@ final class PushStore {
       for (int col = 0; col < 13; col++) {
         ps.setArray(col + 1, c.createArrayOf(types[col], cols[col]));
       }
+      ps.executeUpdate();
+    }
+  }
+
+  /** Keeps the effective times of new versions that concurrent edits are ordered against. */
+  private static void insertVersions(Connection c, List<StoredRecord> rows) throws SQLException {
+    if (rows.isEmpty()) return;
+    String sql =
+        """
+        INSERT INTO sync_versions (scope, collection, record_id, version, modified_at)
+        SELECT s, c, r, v, m::timestamptz
+        FROM unnest(?::text[], ?::text[], ?::text[], ?::int8[], ?::text[]) AS t(s, c, r, v, m)
+        ON CONFLICT (scope, collection, record_id, version)
+          DO UPDATE SET modified_at = excluded.modified_at
+        """;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.key().scope()).toArray()));
+      ps.setArray(
+          2, c.createArrayOf("text", rows.stream().map(r -> r.key().collection()).toArray()));
+      ps.setArray(3, c.createArrayOf("text", rows.stream().map(r -> r.key().recordId()).toArray()));
+      ps.setArray(4, c.createArrayOf("int8", rows.stream().map(StoredRecord::version).toArray()));
+      ps.setArray(
+          5, c.createArrayOf("text", rows.stream().map(r -> r.modifiedAt().toString()).toArray()));
       ps.executeUpdate();
     }
   }
