@@ -85,9 +85,14 @@ class ConcurrentPushTest {
     List<String> ids = devices("notes-dev-", scope);
     var creator = new SyncDevice(server, "notes-creator");
     Grants.grant(server, "notes-creator", scope);
-    creator.push(upsert("notes", scope, "board", 0, Map.of("text", "v1")));
-
     Instant base = server.clock().instant().minus(Duration.ofMinutes(30));
+    // version 1 was written before any of the edits of it
+    creator.push(
+        with(
+            upsert("notes", scope, "board", 0, Map.of("text", "v1")),
+            "modified_at",
+            base.minus(Duration.ofHours(1)).toString()));
+
     List<Map<String, Object>> edits = new ArrayList<>();
     for (int i = 0; i < DEVICES; i++) {
       // every device edited version 1 offline, at a different moment; device 13 edited last
