@@ -24,9 +24,9 @@ import javax.sql.DataSource;
  * <ol>
  *   <li>lock the device (its pushes run one at a time, so a mutation id is claimed once), read
  *       which of the push's mutation ids it used before, its scopes and the collections' policies;
- *   <li>lock the records the new mutations touch (advisory locks in key order: no deadlocks, and
- *       records that do not exist yet are locked too) and read their current state, and the edit
- *       times of the versions that time-ordered mutations edit;
+ *   <li>lock the records the new mutations touch (advisory locks, see {@link #lockRecords}; records
+ *       that do not exist yet are locked too) and read their current state, and the edit times of
+ *       the versions that time-ordered mutations edit;
  *   <li>decide each mutation in order ({@link PushBatch}, {@link Policies});
  *   <li>store the conflict history, the edit times of new time-ordered versions, each mutation with
  *       its answer, and the device's counters;
@@ -36,8 +36,19 @@ import javax.sql.DataSource;
  * </ol>
  */
 final class PushStore {
-  /** First key of the devices' advisory locks ("PiSy"); records use the one-key form. */
+  /** First key of the devices' advisory locks ("PiSy"). */
   private static final int DEVICE_LOCK_CLASS = 0x50695379;
+
+  /**
+   * First key of the record buckets' advisory locks ("PiSb"); single records use the one-key form.
+   */
+  private static final int BUCKET_LOCK_CLASS = 0x50695362;
+
+  /** Record locks are grouped in this many buckets (by the record's lock key). */
+  static final int LOCK_BUCKETS = 64;
+
+  /** A push touching at most this many records locks each of them; a larger one, their buckets. */
+  static final int MAX_RECORD_LOCKS = 32;
 
   private final DataSource dataSource;
   private final ObjectMapper mapper;
@@ -167,17 +178,12 @@ final class PushStore {
         ON r.scope = k.scope AND r.collection = k.collection AND r.record_id = k.record_id
       """;
 
-  /** Locks every key (existing or not) in lock-key order, then reads the current records. */
+  /** Locks every key (existing or not), then reads the current records. */
   private static Map<RecordKey, StoredRecord> lockAndLoad(Connection c, Set<RecordKey> keys)
       throws SQLException {
     Map<RecordKey, StoredRecord> current = new HashMap<>();
     if (keys.isEmpty()) return current;
-    long[] lockKeys = keys.stream().mapToLong(RecordKey::lockKey).distinct().sorted().toArray();
-    try (PreparedStatement ps =
-        c.prepareStatement("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::int8[]) AS k")) {
-      ps.setArray(1, c.createArrayOf("int8", java.util.Arrays.stream(lockKeys).boxed().toArray()));
-      ps.execute();
-    }
+    lockRecords(c, keys);
     try (PreparedStatement ps = c.prepareStatement(LOAD_RECORDS)) {
       ps.setArray(1, c.createArrayOf("text", keys.stream().map(RecordKey::scope).toArray()));
       ps.setArray(2, c.createArrayOf("text", keys.stream().map(RecordKey::collection).toArray()));
@@ -219,6 +225,50 @@ final class PushStore {
       }
     }
     return times;
+  }
+
+  /** One advisory lock to take: on a bucket, shared or exclusive, or on one record. */
+  private record Lock(String mode, long key) {}
+
+  private static final String TAKE_LOCKS =
+      """
+      SELECT count(CASE l.mode
+                     WHEN 'bucket_shared' THEN pg_advisory_xact_lock_shared(?, l.key::int4)
+                     WHEN 'bucket' THEN pg_advisory_xact_lock(?, l.key::int4)
+                     ELSE pg_advisory_xact_lock(l.key) END)
+      FROM unnest(?::text[], ?::int8[]) AS l(mode, key)
+      """;
+
+  /**
+   * Locks the records, with at most {@link #LOCK_BUCKETS} advisory locks whatever the push's size:
+   * PostgreSQL keeps every lock in one shared table of max_locks_per_transaction (64) x connections
+   * entries, which a thousand locks per push would fill ("out of shared memory").
+   *
+   * <p>Each record falls in one of {@link #LOCK_BUCKETS} buckets. A push of at most {@link
+   * #MAX_RECORD_LOCKS} records shares each bucket it touches and locks each record alone, so such
+   * pushes exclude each other only on the same record; a larger push locks its buckets whole. Locks
+   * are taken in one global order (bucket, then the bucket before its records, then records by
+   * key), so pushes never deadlock.
+   */
+  private static void lockRecords(Connection c, Set<RecordKey> keys) throws SQLException {
+    Map<Integer, java.util.SortedSet<Long>> buckets = new java.util.TreeMap<>();
+    for (RecordKey key : keys) {
+      int bucket = Math.floorMod(key.lockKey(), LOCK_BUCKETS);
+      buckets.computeIfAbsent(bucket, b -> new java.util.TreeSet<>()).add(key.lockKey());
+    }
+    boolean whole = keys.size() > MAX_RECORD_LOCKS;
+    List<Lock> locks = new ArrayList<>();
+    buckets.forEach((bucket, records) -> {
+      locks.add(new Lock(whole ? "bucket" : "bucket_shared", bucket));
+      if (!whole) records.forEach(k -> locks.add(new Lock("record", k)));
+    });
+    try (PreparedStatement ps = c.prepareStatement(TAKE_LOCKS)) {
+      ps.setInt(1, BUCKET_LOCK_CLASS);
+      ps.setInt(2, BUCKET_LOCK_CLASS);
+      ps.setArray(3, c.createArrayOf("text", locks.stream().map(Lock::mode).toArray()));
+      ps.setArray(4, c.createArrayOf("int8", locks.stream().map(Lock::key).toArray()));
+      ps.execute();
+    }
   }
 
   /** Reads the 12 columns of {@link #LOAD_RECORDS} from {@code first} on. */
