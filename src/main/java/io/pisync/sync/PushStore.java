@@ -138,8 +138,15 @@ final class PushStore {
     return seen;
   }
 
+  /**
+   * The device's scopes, locked FOR SHARE until COMMIT: a revocation (which locks its grant FOR
+   * UPDATE) waits for this push, or this push waits for it and no longer sees the grant. Either way
+   * nothing is written into a scope after its revocation was answered. No deadlock: a push locks
+   * grants before records and the feed; a revocation locks its grant, then the feed.
+   */
   static Set<String> grantedScopes(Connection c, String device) throws SQLException {
-    String sql = "SELECT scope FROM sync_grants WHERE device_id = ? AND granted_seq IS NOT NULL";
+    String sql =
+        "SELECT scope FROM sync_grants WHERE device_id = ? AND granted_seq IS NOT NULL FOR SHARE";
     Set<String> scopes = new HashSet<>();
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, device);
