@@ -165,7 +165,12 @@ final class PushStore {
     }
     Map<String, Policy> policies = new HashMap<>();
     if (names.isEmpty()) return policies;
-    String sql = "SELECT name, policy FROM sync_collections WHERE name = ANY(?::text[])";
+    // FOR SHARE until COMMIT: a policy change (which locks its collection FOR UPDATE) waits for
+    // this push and then sees its records, or this push waits for it and reads the new policy. No
+    // deadlock: a change locks only its collection; a push locks collections before records.
+    String sql =
+        "SELECT name, policy FROM sync_collections WHERE name = ANY(?::text[])"
+            + " ORDER BY name FOR SHARE";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setArray(1, c.createArrayOf("text", names.toArray()));
       try (ResultSet rs = ps.executeQuery()) {

@@ -111,4 +111,31 @@ class InFlightPushTest {
     JsonNode after = device.pushOne(upsert("progress", scope, "later", 0, Map.of("position", 2)));
     assertThat(after.get("reason").asText()).isEqualTo("scope_not_granted");
   }
+
+  @Test
+  void aPolicyChangeWaitsForAPushInFlightAndIsRefusedOnceItsRecordsExist() throws Exception {
+    String scope = "class:in-flight-policy";
+    Grants.grant(server, "in-flight-writer", scope);
+    var device = new SyncDevice(server, "in-flight-writer");
+    String path = "/api/v1/sync/collections/reading_times";
+    assertThat(server.api().put(path, Map.of("policy", "merge")).status()).isEqualTo(201);
+    try (Connection c = DriverManager.getConnection(server.jdbcUrl(), "postgres", "");
+        Statement holder = c.createStatement()) {
+      var push = heldPush(holder, device, "reading_times", scope);
+      var change = async(() -> server.api().put(path, Map.of("policy", "append_only")));
+      awaitWaiting(holder, "transactionid", change);
+      assertThat(change.isDone()).as("the policy change waits for the push in flight").isFalse();
+      holder.execute("SELECT pg_advisory_unlock_all()");
+
+      Api.Response pushed = push.get(10, TimeUnit.SECONDS);
+      Api.Response changed = change.get(10, TimeUnit.SECONDS);
+      assertThat(pushed.json().get("results").get(0).get("status").asText()).isEqualTo("applied");
+      // the record was stored under merge: the collection keeps merge
+      assertThat(changed.status()).as(changed.body()).isEqualTo(409);
+      assertThat(changed.json().get("detail").asText()).contains("holds records");
+    }
+    assertThat(server.api().get("/api/v1/sync/collections").json().get("items"))
+        .extracting(c -> c.get("name").asText() + ":" + c.get("policy").asText())
+        .contains("reading_times:merge");
+  }
 }
