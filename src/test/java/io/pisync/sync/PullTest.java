@@ -18,8 +18,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -193,6 +195,52 @@ class PullTest {
     assertThat(ahead.json().get("type").asText()).endsWith("/resync-required");
     Api.Response badSync = a.post("/api/v1/sync", Map.of("cursor", 12, "limit", 0));
     assertThat(badSync.status()).isEqualTo(400);
+  }
+
+  /**
+   * Pages are bounded by bytes as well as by count: a pull of big records (60 KB each) with the
+   * largest limit comes in pages of about 4 MiB of data, part of them inside a scope's backfill,
+   * with nothing missed or repeated.
+   */
+  @Test
+  void aPullOfBigRecordsIsSplitIntoPagesOfAboutFourMegabytesWithNothingMissedOrRepeated() {
+    String scope = "class:big-records";
+    var writer = device("big-writer", scope);
+    String pad = "x".repeat(60_000);
+    Set<String> written = new HashSet<>();
+    for (int batch = 0; batch < 20; batch++) {
+      if (batch == 14) Grants.grant(server, "big-reader", scope); // the first 140 are backfilled
+      List<Map<String, Object>> muts = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        String id = "big-" + (batch * 10 + i);
+        muts.add(upsert("notes", scope, id, 0, Map.of("text", id, "pad", pad)));
+        written.add("notes/" + scope + "/" + id);
+      }
+      writer.push(muts);
+    }
+    var reader = new SyncDevice(server, "big-reader");
+    List<String> received = new ArrayList<>();
+    int pages = 0;
+    JsonNode page;
+    do {
+      String path =
+          "/api/v1/sync/pull?limit=10000"
+              + (reader.cursor() == null ? "" : "&cursor=" + reader.cursor());
+      Api.Response r = reader.api().get(path);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body().length()).as("page %d", pages).isLessThan(4_400_000);
+      page = r.json();
+      reader.apply(page);
+      page.get("changes").forEach(c -> received.add(SyncDevice.keyOf(c)));
+      pages++;
+    } while (page.get("has_more").asBoolean() && pages < 100);
+
+    assertThat(pages).isBetween(3, 4);
+    assertThat(received).doesNotHaveDuplicates();
+    assertThat(Set.copyOf(received)).isEqualTo(written);
+    assertThat(reader.local("notes", scope, "big-199").get("data").get("pad").asText())
+        .hasSize(60_000);
+    assertThat(reader.pullAll()).isEmpty();
   }
 
   /**
