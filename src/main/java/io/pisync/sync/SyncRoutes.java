@@ -7,7 +7,6 @@ import io.pisync.auth.Access;
 import io.pisync.auth.Principal;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.FieldError;
-import io.pisync.http.JsonBody;
 import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
@@ -30,9 +29,9 @@ final class SyncRoutes {
   private final FeedReader feed;
   private final SyncStreams streams;
   private final MutationParser parser;
-  private final ObjectMapper mapper;
   private final InstantSource clock;
   private final SyncSettings settings;
+  private final PushBody.Reader bodies;
 
   SyncRoutes(
       PushStore pushes,
@@ -46,9 +45,9 @@ final class SyncRoutes {
     this.feed = feed;
     this.streams = streams;
     this.parser = parser;
-    this.mapper = mapper;
     this.clock = clock;
     this.settings = settings;
+    this.bodies = new PushBody.Reader(mapper);
   }
 
   void register(Routes routes) {
@@ -95,8 +94,8 @@ final class SyncRoutes {
 
   private void push(Context ctx) throws SQLException {
     String device = device(ctx);
-    JsonNode body = JsonBody.read(ctx, mapper);
-    checkFields(body, Set.of("mutations"));
+    PushBody body = bodies.read(ctx);
+    checkFields(body.tree(), Set.of("mutations"));
     List<Parsed> items = mutations(body, true);
     ctx.json(PushResponse.of(pushes.push(device, items, now()).results()));
   }
@@ -124,11 +123,11 @@ final class SyncRoutes {
    */
   private void sync(Context ctx) throws SQLException {
     String device = device(ctx);
-    JsonNode body = JsonBody.read(ctx, mapper);
-    checkFields(body, Set.of("mutations", "cursor", "limit"));
-    List<Parsed> items = body.has("mutations") ? mutations(body, false) : List.of();
-    Optional<SyncCursor> cursor = textField(body, "cursor").map(SyncCursor::decode);
-    int limit = limit(body);
+    PushBody body = bodies.read(ctx);
+    checkFields(body.tree(), Set.of("mutations", "cursor", "limit"));
+    List<Parsed> items = body.tree().has("mutations") ? mutations(body, false) : List.of();
+    Optional<SyncCursor> cursor = textField(body.tree(), "cursor").map(SyncCursor::decode);
+    int limit = limit(body.tree());
     if (cursor.isEmpty()) cursor = Optional.of(SyncCursor.initial(feed.head()));
     PushResponse pushed =
         PushResponse.of(items.isEmpty() ? List.of() : pushes.push(device, items, now()).results());
@@ -159,8 +158,8 @@ final class SyncRoutes {
   }
 
   /** Parses every item; an invalid item becomes a rejected result, never a 400 for the rest. */
-  private List<Parsed> mutations(JsonNode body, boolean required) {
-    JsonNode array = body.get("mutations");
+  private List<Parsed> mutations(PushBody body, boolean required) {
+    JsonNode array = body.tree().get("mutations");
     int max = settings.maxPushMutations();
     if ((array == null || array.isNull()) && !required) return List.of();
     if (array == null || !array.isArray()) {
@@ -176,7 +175,9 @@ final class SyncRoutes {
           "must hold " + (required ? 1 : 0) + " to " + max + " mutations");
     }
     List<Parsed> items = new ArrayList<>(array.size());
-    array.forEach(item -> items.add(parser.parse(item)));
+    for (int i = 0; i < array.size(); i++) {
+      items.add(parser.parse(array.get(i), body.itemErrors().get(i)));
+    }
     return items;
   }
 
