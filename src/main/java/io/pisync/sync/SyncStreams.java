@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * of the change (from any PiSync instance on the database). For each notice the thread pokes the
  * streams whose device can see the change, except the device that made it. Each stream is a request
  * on its own virtual thread, parked until poked or until its heartbeat is due; pokes that arrive
- * while one is being written coalesce into one with the newest cursor.
+ * while one is being written coalesce into one with the newest feed position.
  */
 public final class SyncStreams implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SyncStreams.class);
@@ -177,8 +177,13 @@ public final class SyncStreams implements AutoCloseable {
     }
   }
 
+  /**
+   * A poke names the feed position the change reached: a plain number, never a cursor. A cursor at
+   * the head would let a device that pulled from it skip what it has not been sent yet (changes
+   * before the head, a scope's backfill); the device pulls from its own cursor.
+   */
   private void send(ServletOutputStream out, long head) throws IOException {
-    String event = "event: poke\ndata: {\"cursor\":\"" + SyncCursor.at(head).encode() + "\"}\n\n";
+    String event = "event: poke\ndata: {\"head\":" + head + "}\n\n";
     out.write(event.getBytes(StandardCharsets.US_ASCII));
     out.flush();
     pokes.incrementAndGet();
