@@ -72,7 +72,7 @@ public final class MutationParser {
     if (structural != null) errors.add(structural);
     item.fieldNames()
         .forEachRemaining(name -> {
-          if (!FIELDS.contains(name)) errors.add(new FieldError(name, null, "unknown field"));
+          if (!FIELDS.contains(name)) errors.add(FieldError.unknown(name, item.get(name)));
         });
     String mutationId = id(item, "mutation_id", errors);
     String collection = collection(item, errors);

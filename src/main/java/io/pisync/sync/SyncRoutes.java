@@ -152,7 +152,7 @@ final class SyncRoutes {
     List<FieldError> errors = new ArrayList<>();
     body.fieldNames()
         .forEachRemaining(name -> {
-          if (!allowed.contains(name)) errors.add(new FieldError(name, null, "unknown field"));
+          if (!allowed.contains(name)) errors.add(FieldError.unknown(name, body.get(name)));
         });
     if (!errors.isEmpty()) throw ApiProblem.invalid(errors);
   }

@@ -293,6 +293,41 @@ class PushTest {
     assertThat(device.push(muts.subList(10, 20)).get("applied").asInt()).isEqualTo(10);
   }
 
+  @Test
+  void unknownFieldsAreNamedWithTheValueSent() {
+    grant("push-h", "learner:h");
+    var device = new SyncDevice(server, "push-h");
+    Api.Response body =
+        device
+            .api()
+            .post(
+                "/api/v1/sync/push",
+                Map.of(
+                    "mutations",
+                    List.of(upsert("notes", "learner:h", "n", 0, Map.of("t", 1))),
+                    "colour",
+                    "red"));
+    assertThat(body.status()).isEqualTo(400);
+    assertThat(body.json().get("errors").get(0).get("field").asText()).isEqualTo("colour");
+    assertThat(body.json().get("errors").get(0).get("value").asText()).isEqualTo("\"red\"");
+
+    JsonNode item =
+        device.pushOne(with(upsert("notes", "learner:h", "n", 0, Map.of("t", 1)), "priority", 7));
+    assertThat(item.get("status").asText()).isEqualTo("rejected");
+    assertThat(item.get("errors").get(0).get("field").asText()).isEqualTo("priority");
+    assertThat(item.get("errors").get(0).get("value").asText()).isEqualTo("7");
+
+    Api.Response declare =
+        server
+            .api()
+            .put(
+                "/api/v1/sync/collections/colours",
+                Map.of("policy", "merge", "retention", Map.of("days", 3)));
+    assertThat(declare.status()).isEqualTo(400);
+    assertThat(declare.json().get("errors").get(0).get("field").asText()).isEqualTo("retention");
+    assertThat(declare.json().get("errors").get(0).get("value").asText()).isEqualTo("{\"days\":3}");
+  }
+
   static List<String> statuses(JsonNode results) {
     List<String> out = new ArrayList<>();
     results.forEach(r -> out.add(r.get("status").asText()));

@@ -73,6 +73,12 @@ class SyncStateTest {
     Api.Response unknown = viewer.get("/api/v1/sync/devices/never-seen");
     assertThat(unknown.status()).isEqualTo(404);
     assertThat(unknown.json().get("type").asText()).endsWith("/device-not-found");
+    // an id no device can have is a mistake in the request: 400 naming it
+    Api.Response invalid = viewer.get("/api/v1/sync/devices/bad%20id!");
+    assertThat(invalid.status()).isEqualTo(400);
+    assertThat(invalid.json().get("type").asText()).endsWith("/validation");
+    assertThat(invalid.json().get("errors").get(0).get("field").asText()).isEqualTo("device_id");
+    assertThat(invalid.json().get("errors").get(0).get("value").asText()).isEqualTo("bad id!");
   }
 
   @Test
