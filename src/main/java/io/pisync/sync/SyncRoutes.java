@@ -19,9 +19,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The device side of record sync: push, pull, both in one round trip, and the stream. */
 final class SyncRoutes {
+  private static final Logger log = LoggerFactory.getLogger(SyncRoutes.class);
   static final int DEFAULT_PULL_LIMIT = 1_000;
   static final int MAX_PULL_LIMIT = 10_000;
 
@@ -112,8 +115,20 @@ final class SyncRoutes {
   private PullResponse pullPage(String device, Optional<SyncCursor> cursor, int limit)
       throws SQLException {
     FeedReader.Page page = feed.pull(device, cursor, limit);
-    feed.recordPull(device, page, now());
+    recordPull(device, page);
     return PullResponse.of(page);
+  }
+
+  /**
+   * Notes the pull for operators. The page is correct whatever becomes of the note: a failure is
+   * logged, never turned into an error for the device (which would pull the same page again).
+   */
+  private void recordPull(String device, FeedReader.Page page) {
+    try {
+      feed.recordPull(device, page, now());
+    } catch (SQLException | RuntimeException e) {
+      log.warn("pull by {} answered, but not noted in its sync state: {}", device, e.toString());
+    }
   }
 
   /**
