@@ -244,9 +244,10 @@ class PullTest {
   }
 
   /**
-   * A push held inside its transaction (by a trigger waiting on a lock the test holds) while
-   * another push, started later, tries to commit first: a device pulling in between must not move
-   * its cursor past the held change.
+   * A push held inside its transaction (by a trigger waiting on a lock the test holds) after it
+   * took its feed position, and another push started later, which must wait for the feed counter
+   * behind it: a device pulling meanwhile sees neither, and a device pulling while both commit
+   * never moves its cursor past a change it was not sent.
    */
   @Test
   void aChangeCommittingWhileAnotherDevicePullsIsNeverSkipped() throws Exception {
@@ -277,14 +278,26 @@ class PullTest {
         var fastPush =
             CompletableFuture.supplyAsync(
                 () -> fast.pushOne(upsert("notes", scope, "fast", 0, Map.of("text", "fast"))));
-        List<JsonNode> seen = new ArrayList<>();
+        awaitFeedWaiter(st);
         for (int i = 0; i < 10; i++) {
-          seen.addAll(reader.pullAll());
+          assertThat(reader.pullAll()).as("nothing has committed yet").isEmpty();
           Thread.sleep(30);
         }
+
+        List<JsonNode> seen = new ArrayList<>();
+        var committed = new AtomicBoolean();
+        var pulling =
+            CompletableFuture.runAsync(() -> {
+              do {
+                seen.addAll(reader.pullAll());
+              } while (!committed.get());
+            });
+        Thread.sleep(50); // the reader is pulling when the lock goes
         st.execute("SELECT pg_advisory_unlock(4242)");
         assertThat(slowPush.get(10, TimeUnit.SECONDS).get("status").asText()).isEqualTo("applied");
         assertThat(fastPush.get(10, TimeUnit.SECONDS).get("status").asText()).isEqualTo("applied");
+        committed.set(true);
+        pulling.get(10, TimeUnit.SECONDS);
         seen.addAll(reader.pullAll());
         assertThat(seen)
             .extracting(c -> c.get("record_id").asText())
@@ -295,6 +308,21 @@ class PullTest {
         st.execute("DROP FUNCTION test_hold_slow()");
       }
     }
+  }
+
+  /** Waits until a push waits for the feed counter (the row another push holds until COMMIT). */
+  private static void awaitFeedWaiter(Statement st) throws Exception {
+    for (int i = 0; i < 200; i++) {
+      try (ResultSet rs =
+          st.executeQuery(
+              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                  + " AND query LIKE 'UPDATE sync_feed%'")) {
+        rs.next();
+        if (rs.getInt(1) > 0) return;
+      }
+      Thread.sleep(25);
+    }
+    throw new AssertionError("the second push never waited for the feed counter");
   }
 
   private static void awaitWaiter(Statement st) throws Exception {
