@@ -70,7 +70,9 @@ record PushBody(JsonNode tree, Map<Integer, FieldError> itemErrors) {
     }
 
     private static ApiProblem tooLarge(Context ctx) {
-      Object max = ctx.attribute("maxBodyBytes");
+      Long max = ctx.attribute("maxBodyBytes");
+      if (max == null)
+        return new ApiProblem(ProblemType.PAYLOAD_TOO_LARGE, "the push is too large");
       return new ApiProblem(
               ProblemType.PAYLOAD_TOO_LARGE,
               "the push is larger than "
