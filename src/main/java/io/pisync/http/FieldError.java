@@ -1,6 +1,7 @@
 package io.pisync.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Objects;
 
 /**
@@ -12,6 +13,13 @@ public record FieldError(String field, Object value, String message) {
   public FieldError {
     Objects.requireNonNull(field, "field");
     Objects.requireNonNull(message, "message");
+  }
+
+  /** A field the object may not have, with the value sent (as JSON, cut after 100 characters). */
+  public static FieldError unknown(String field, JsonNode value) {
+    String text = String.valueOf(value);
+    return new FieldError(
+        field, text.length() <= 100 ? text : text.substring(0, 100) + "...", "unknown field");
   }
 
   public FieldError prefixed(String prefix) {

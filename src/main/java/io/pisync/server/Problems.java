@@ -54,10 +54,7 @@ final class Problems {
       case 405 ->
           new ApiProblem(
               ProblemType.METHOD_NOT_ALLOWED, ctx.method() + " is not allowed on " + ctx.path());
-      case 413 ->
-          new ApiProblem(
-              ProblemType.PAYLOAD_TOO_LARGE,
-              "the request body is larger than " + ctx.attribute("maxBodyBytes") + " bytes");
+      case 413 -> tooLarge(ctx);
       case 406 -> new ApiProblem(ProblemType.NOT_ACCEPTABLE, e.getMessage());
       default -> {
         if (e.getStatus() >= 400 && e.getStatus() < 500) {
@@ -67,6 +64,14 @@ final class Problems {
         yield new ApiProblem(ProblemType.INTERNAL, "unexpected error; see request id in logs");
       }
     };
+  }
+
+  private static ApiProblem tooLarge(Context ctx) {
+    Long max = ctx.attribute("maxBodyBytes");
+    var problem =
+        new ApiProblem(
+            ProblemType.PAYLOAD_TOO_LARGE, "the request body is larger than " + max + " bytes");
+    return max == null ? problem : problem.withMember("max_bytes", max);
   }
 
   ApiProblem fromSql(SQLException e, Context ctx) {

@@ -26,6 +26,15 @@ import javax.sql.DataSource;
  * still appear later: a cursor never passes a change it did not deliver.
  */
 final class FeedReader {
+  /**
+   * A page ends once its records' data reaches this many characters of JSON (about 4 MiB), however
+   * large the limit: a page is held in memory whole, and records may be 64 KiB each.
+   */
+  static final int MAX_PAGE_DATA_CHARS = 4 * 1024 * 1024;
+
+  /** Rows fetched from PostgreSQL at a time, so rows after the page's end are never read. */
+  private static final int FETCH_ROWS = 64;
+
   private final DataSource dataSource;
   private final int retentionDays;
 
@@ -89,9 +98,9 @@ final class FeedReader {
     }
     List<Grant> grants = grants(c, device);
     checkHorizon(c, cursor, grants);
-    List<Row> rows = changes(c, device, cursor, grants, limit + 1);
-    boolean hasMore = rows.size() > limit;
-    List<Row> page = hasMore ? rows.subList(0, limit) : rows;
+    Rows rows = changes(c, device, cursor, grants, limit);
+    boolean hasMore = rows.more();
+    List<Row> page = rows.page();
     SyncCursor next =
         hasMore
             ? new SyncCursor(page.getLast().position(), page.getLast().seq(), cursor.epoch())
@@ -116,14 +125,16 @@ final class FeedReader {
   }
 
   /**
-   * A tombstone purged after the cursor, in a scope the device has been following since before the
-   * cursor, is a deletion the device can no longer learn of: it must start again.
+   * A tombstone purged after the cursor, in a scope the device was following at the cursor, is a
+   * deletion the device can no longer learn of: it must start again. A scope granted at or before
+   * the cursor's position is followed: at the grant's position itself the device has (part of) its
+   * backfill, and a record sent there may since have been deleted.
    */
   private void checkHorizon(Connection c, SyncCursor cursor, List<Grant> grants)
       throws SQLException {
     List<String> followed =
         grants.stream()
-            .filter(g -> g.grantedSeq() != null && g.grantedSeq() < cursor.position())
+            .filter(g -> g.grantedSeq() != null && g.grantedSeq() <= cursor.position())
             .map(Grant::scope)
             .toList();
     if (followed.isEmpty()) return;
@@ -186,12 +197,19 @@ final class FeedReader {
   /** One change with its place in the feed. */
   private record Row(long position, long seq, RecordView record) {}
 
-  private static List<Row> changes(
+  /** A page of changes, and whether more follow it. */
+  private record Rows(List<Row> page, boolean more) {}
+
+  /**
+   * The changes after the cursor, up to {@code limit} of them or {@link #MAX_PAGE_DATA_CHARS} of
+   * data (at least one change).
+   */
+  private static Rows changes(
       Connection c, String device, SyncCursor cursor, List<Grant> grants, int limit)
       throws SQLException {
     List<Grant> active = grants.stream().filter(g -> g.grantedSeq() != null).toList();
     List<Row> rows = new ArrayList<>();
-    if (active.isEmpty()) return rows;
+    if (active.isEmpty()) return new Rows(rows, false);
     int n = active.size();
     Object[] scopes = new Object[n];
     Object[] granted = new Object[n];
@@ -210,16 +228,23 @@ final class FeedReader {
       ps.setArray(2, c.createArrayOf("int8", granted));
       ps.setArray(3, c.createArrayOf("int8", backfillAfter));
       ps.setArray(4, c.createArrayOf("int8", changedAfter));
-      ps.setInt(5, limit);
+      ps.setInt(5, limit + 1);
       ps.setString(6, device);
       ps.setLong(7, cursor.epoch());
-      ps.setInt(8, limit);
-      ps.setInt(9, limit);
+      ps.setInt(8, limit + 1);
+      ps.setInt(9, limit + 1);
+      ps.setFetchSize(FETCH_ROWS);
       try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) rows.add(row(rs));
+        long chars = 0;
+        while (rs.next()) {
+          if (rows.size() == limit || chars >= MAX_PAGE_DATA_CHARS) return new Rows(rows, true);
+          Row row = row(rs);
+          rows.add(row);
+          chars += row.record().data() == null ? 0 : row.record().data().length();
+        }
       }
     }
-    return rows;
+    return new Rows(rows, false);
   }
 
   private static Row row(ResultSet rs) throws SQLException {

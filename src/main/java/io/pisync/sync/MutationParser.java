@@ -54,6 +54,14 @@ public final class MutationParser {
   }
 
   public Parsed parse(JsonNode item) {
+    return parse(item, null);
+  }
+
+  /**
+   * @param structural what reading the request found wrong inside this item (a duplicate key, too
+   *     deep), or null
+   */
+  public Parsed parse(JsonNode item, FieldError structural) {
     if (!item.isObject()) {
       return new Parsed.Invalid(
           Optional.empty(),
@@ -61,9 +69,10 @@ public final class MutationParser {
           List.of(new FieldError("", abbreviate(item), "must be an object")));
     }
     List<FieldError> errors = new ArrayList<>();
+    if (structural != null) errors.add(structural);
     item.fieldNames()
         .forEachRemaining(name -> {
-          if (!FIELDS.contains(name)) errors.add(new FieldError(name, null, "unknown field"));
+          if (!FIELDS.contains(name)) errors.add(FieldError.unknown(name, item.get(name)));
         });
     String mutationId = id(item, "mutation_id", errors);
     String collection = collection(item, errors);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pisync.http.FieldError;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,9 +17,10 @@ import java.util.Optional;
  * logic; the caller holds the record's lock and stores the outcome.
  *
  * <p>A mutation <em>follows</em> the current version when the device had seen it ({@code
- * base_version >= version}) or wrote it itself (a device's mutations arrive in the order it made
+ * base_version == version}) or wrote it itself (a device's mutations arrive in the order it made
  * them). Only mutations that do not follow the current version are concurrent edits, which the
- * policies settle.
+ * policies settle. A {@code base_version} above the record's version names a version that never
+ * existed: the mutation is rejected, never taken for one that follows.
  */
 final class Policies {
   static final String SUPERSEDED = "superseded";
@@ -56,11 +58,19 @@ final class Policies {
 
   /**
    * @param current the record now, or null when it does not exist
+   * @param baseTime the effective time of the version the mutation edits ({@code base_version}),
+   *     when the server knows it
    * @param receivedAt when the server received the push (microsecond precision)
    */
   Decision decide(
-      Policy policy, Mutation m, String device, StoredRecord current, Instant receivedAt) {
-    Edit edit = new Edit(m, device, current, effectiveTime(m, receivedAt), receivedAt);
+      Policy policy,
+      Mutation m,
+      String device,
+      StoredRecord current,
+      Optional<Instant> baseTime,
+      Instant receivedAt) {
+    if (current != null && m.baseVersion() > current.version()) return baseAhead(m, current);
+    Edit edit = new Edit(m, device, current, effectiveTime(m, baseTime, receivedAt), receivedAt);
     return switch (policy) {
       case MERGE -> merge(edit);
       case LAST_WRITER_WINS -> lastWriterWins(edit);
@@ -69,9 +79,15 @@ final class Policies {
     };
   }
 
-  /** The device's edit time, never later than the server received it: clocks ahead gain nothing. */
-  static Instant effectiveTime(Mutation m, Instant receivedAt) {
-    return m.modifiedAt().filter(t -> t.isBefore(receivedAt)).orElse(receivedAt);
+  /**
+   * The edit's time, as a hybrid logical clock: the device's clock, never later than the server
+   * received it (clocks ahead gain nothing), and at least a microsecond after the version it edits
+   * (it was made after the device saw that version, whatever a slow clock says).
+   */
+  static Instant effectiveTime(Mutation m, Optional<Instant> baseTime, Instant receivedAt) {
+    Instant at = m.modifiedAt().filter(t -> t.isBefore(receivedAt)).orElse(receivedAt);
+    Optional<Instant> floor = baseTime.map(t -> t.plus(1, ChronoUnit.MICROS));
+    return floor.filter(at::isBefore).orElse(at);
   }
 
   /** One mutation against one current state. */
@@ -87,7 +103,7 @@ final class Policies {
 
     boolean follows() {
       return current == null
-          || m.baseVersion() >= current.version()
+          || m.baseVersion() == current.version()
           || current.updatedBy().equals(device);
     }
 
@@ -242,6 +258,17 @@ final class Policies {
       errors.add(new FieldError("data.completed", completed.toString(), "must be true or false"));
     }
     return errors;
+  }
+
+  private static Decision baseAhead(Mutation m, StoredRecord current) {
+    String message =
+        "is above the record's version "
+            + current.version()
+            + ": send the version this device last pulled (0: never seen)";
+    return new Decision.Reject(
+        "validation",
+        "base_version " + m.baseVersion() + " " + message,
+        List.of(new FieldError("base_version", m.baseVersion(), message)));
   }
 
   private static Decision notFound(Edit e) {

@@ -6,10 +6,12 @@ import io.pisync.http.FieldError;
 import io.pisync.sync.MutationParser.Parsed;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -28,6 +30,9 @@ final class PushBatch {
 
   record Counts(long applied, long duplicates, long conflicts, long rejected) {}
 
+  /** One version of a record. */
+  record RecordVersion(RecordKey key, long version) {}
+
   private final String device;
   private final Instant receivedAt;
   private final ObjectMapper mapper;
@@ -36,6 +41,8 @@ final class PushBatch {
   private final Set<String> granted;
   private final Map<String, Policy> collections;
   private Map<RecordKey, StoredRecord> current = Map.of();
+  private Map<RecordVersion, Instant> times = new HashMap<>();
+  private final List<StoredRecord> timed = new ArrayList<>();
   private final Map<RecordKey, StoredRecord> changed = new LinkedHashMap<>();
   private final List<ConflictRow> conflicts = new ArrayList<>();
   private final List<MutationRow> stored = new ArrayList<>();
@@ -65,18 +72,38 @@ final class PushBatch {
   Set<RecordKey> candidates(List<Parsed> items) {
     Set<RecordKey> keys = new HashSet<>();
     for (Parsed item : items) {
-      if (item instanceof Parsed.Valid(Mutation m)
-          && !seen.containsKey(m.mutationId())
-          && collections.containsKey(m.key().collection())
-          && granted.contains(m.key().scope())) {
-        keys.add(m.key());
-      }
+      if (item instanceof Parsed.Valid(Mutation m) && candidate(m)) keys.add(m.key());
     }
     return keys;
   }
 
-  void setCurrent(Map<RecordKey, StoredRecord> records) {
+  /** The versions edited by mutations ordered by time: their times bound the edits' times. */
+  Set<RecordVersion> bases(List<Parsed> items) {
+    Set<RecordVersion> bases = new HashSet<>();
+    for (Parsed item : items) {
+      if (item instanceof Parsed.Valid(Mutation m)
+          && candidate(m)
+          && m.baseVersion() >= 1
+          && collections.get(m.key().collection()).ordersByTime()) {
+        bases.add(new RecordVersion(m.key(), m.baseVersion()));
+      }
+    }
+    return bases;
+  }
+
+  private boolean candidate(Mutation m) {
+    return !seen.containsKey(m.mutationId())
+        && collections.containsKey(m.key().collection())
+        && granted.contains(m.key().scope());
+  }
+
+  /**
+   * @param records the current state of the candidates (locked)
+   * @param times the known effective times of the {@link #bases}
+   */
+  void setCurrent(Map<RecordKey, StoredRecord> records, Map<RecordVersion, Instant> times) {
     this.current = records;
+    this.times = new HashMap<>(times);
   }
 
   PushResult handle(Parsed item) {
@@ -137,10 +164,12 @@ final class PushBatch {
           null);
     }
     StoredRecord now = current.get(key);
-    return switch (policies.decide(policy, m, device, now, receivedAt)) {
+    return switch (policies.decide(policy, m, device, now, baseTime(m, now), receivedAt)) {
       case Policies.Decision.Apply(StoredRecord next, var displaced) -> {
         current.put(key, next);
         changed.put(key, next);
+        times.put(new RecordVersion(key, next.version()), next.modifiedAt());
+        if (policy.ordersByTime()) timed.add(next);
         displaced.ifPresent(loser ->
             conflicts.add(new ConflictRow(key, receivedAt, next.version(), device, loser)));
         yield new PushResult.Applied(
@@ -167,6 +196,12 @@ final class PushBatch {
     };
   }
 
+  /** The effective time of the version {@code m} edits, when known. */
+  private Optional<Instant> baseTime(Mutation m, StoredRecord now) {
+    if (now != null && m.baseVersion() == now.version()) return Optional.of(now.modifiedAt());
+    return Optional.ofNullable(times.get(new RecordVersion(m.key(), m.baseVersion())));
+  }
+
   private PushResult count(PushResult result) {
     switch (result) {
       case PushResult.Applied a -> applied++;
@@ -187,6 +222,11 @@ final class PushBatch {
 
   Map<RecordKey, StoredRecord> changed() {
     return changed;
+  }
+
+  /** The versions stored by this push whose effective times are kept. */
+  List<StoredRecord> timed() {
+    return timed;
   }
 
   List<ConflictRow> conflicts() {

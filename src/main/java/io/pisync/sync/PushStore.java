@@ -24,18 +24,31 @@ import javax.sql.DataSource;
  * <ol>
  *   <li>lock the device (its pushes run one at a time, so a mutation id is claimed once), read
  *       which of the push's mutation ids it used before, its scopes and the collections' policies;
- *   <li>lock the records the new mutations touch (advisory locks in key order: no deadlocks, and
- *       records that do not exist yet are locked too) and read their current state;
+ *   <li>lock the records the new mutations touch (advisory locks, see {@link #lockRecords}; records
+ *       that do not exist yet are locked too) and read their current state, and the edit times of
+ *       the versions that time-ordered mutations edit;
  *   <li>decide each mutation in order ({@link PushBatch}, {@link Policies});
- *   <li>store the conflict history, each mutation with its answer, and the device's counters;
+ *   <li>store the conflict history, the edit times of new time-ordered versions, each mutation with
+ *       its answer, and the device's counters;
  *   <li>last: take feed positions for the changed records from the one-row counter, write the
  *       records and NOTIFY. The counter's row lock is held until COMMIT, so positions are in commit
  *       order.
  * </ol>
  */
 final class PushStore {
-  /** First key of the devices' advisory locks ("PiSy"); records use the one-key form. */
+  /** First key of the devices' advisory locks ("PiSy"). */
   private static final int DEVICE_LOCK_CLASS = 0x50695379;
+
+  /**
+   * First key of the record buckets' advisory locks ("PiSb"); single records use the one-key form.
+   */
+  private static final int BUCKET_LOCK_CLASS = 0x50695362;
+
+  /** Record locks are grouped in this many buckets (by the record's lock key). */
+  static final int LOCK_BUCKETS = 64;
+
+  /** A push touching at most this many records locks each of them; a larger one, their buckets. */
+  static final int MAX_RECORD_LOCKS = 32;
 
   private final DataSource dataSource;
   private final ObjectMapper mapper;
@@ -66,12 +79,14 @@ final class PushStore {
             loadSeen(c, device, items),
             grantedScopes(c, device),
             loadPolicies(c, items));
-    batch.setCurrent(lockAndLoad(c, batch.candidates(items)));
+    var current = lockAndLoad(c, batch.candidates(items));
+    batch.setCurrent(current, loadTimes(c, batch.bases(items)));
     List<PushResult> results = new ArrayList<>(items.size());
     for (Parsed item : items) {
       results.add(batch.handle(item));
     }
     insertConflicts(c, batch.conflicts());
+    insertVersions(c, batch.timed());
     insertMutations(c, device, receivedAt, batch.stored());
     updateDeviceState(c, device, receivedAt, items.size(), batch);
     if (batch.changed().isEmpty()) {
@@ -123,8 +138,15 @@ final class PushStore {
     return seen;
   }
 
+  /**
+   * The device's scopes, locked FOR SHARE until COMMIT: a revocation (which locks its grant FOR
+   * UPDATE) waits for this push, or this push waits for it and no longer sees the grant. Either way
+   * nothing is written into a scope after its revocation was answered. No deadlock: a push locks
+   * grants before records and the feed; a revocation locks its grant, then the feed.
+   */
   static Set<String> grantedScopes(Connection c, String device) throws SQLException {
-    String sql = "SELECT scope FROM sync_grants WHERE device_id = ? AND granted_seq IS NOT NULL";
+    String sql =
+        "SELECT scope FROM sync_grants WHERE device_id = ? AND granted_seq IS NOT NULL FOR SHARE";
     Set<String> scopes = new HashSet<>();
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, device);
@@ -143,7 +165,12 @@ final class PushStore {
     }
     Map<String, Policy> policies = new HashMap<>();
     if (names.isEmpty()) return policies;
-    String sql = "SELECT name, policy FROM sync_collections WHERE name = ANY(?::text[])";
+    // FOR SHARE until COMMIT: a policy change (which locks its collection FOR UPDATE) waits for
+    // this push and then sees its records, or this push waits for it and reads the new policy. No
+    // deadlock: a change locks only its collection; a push locks collections before records.
+    String sql =
+        "SELECT name, policy FROM sync_collections WHERE name = ANY(?::text[])"
+            + " ORDER BY name FOR SHARE";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setArray(1, c.createArrayOf("text", names.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
@@ -163,17 +190,12 @@ final class PushStore {
         ON r.scope = k.scope AND r.collection = k.collection AND r.record_id = k.record_id
       """;
 
-  /** Locks every key (existing or not) in lock-key order, then reads the current records. */
+  /** Locks every key (existing or not), then reads the current records. */
   private static Map<RecordKey, StoredRecord> lockAndLoad(Connection c, Set<RecordKey> keys)
       throws SQLException {
     Map<RecordKey, StoredRecord> current = new HashMap<>();
     if (keys.isEmpty()) return current;
-    long[] lockKeys = keys.stream().mapToLong(RecordKey::lockKey).distinct().sorted().toArray();
-    try (PreparedStatement ps =
-        c.prepareStatement("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::int8[]) AS k")) {
-      ps.setArray(1, c.createArrayOf("int8", java.util.Arrays.stream(lockKeys).boxed().toArray()));
-      ps.execute();
-    }
+    lockRecords(c, keys);
     try (PreparedStatement ps = c.prepareStatement(LOAD_RECORDS)) {
       ps.setArray(1, c.createArrayOf("text", keys.stream().map(RecordKey::scope).toArray()));
       ps.setArray(2, c.createArrayOf("text", keys.stream().map(RecordKey::collection).toArray()));
@@ -186,6 +208,79 @@ final class PushStore {
       }
     }
     return current;
+  }
+
+  /** The effective times of these versions that the server keeps. */
+  private static Map<PushBatch.RecordVersion, Instant> loadTimes(
+      Connection c, Set<PushBatch.RecordVersion> versions) throws SQLException {
+    Map<PushBatch.RecordVersion, Instant> times = new HashMap<>();
+    if (versions.isEmpty()) return times;
+    String sql =
+        """
+        SELECT v.scope, v.collection, v.record_id, v.version, v.modified_at
+        FROM unnest(?::text[], ?::text[], ?::text[], ?::int8[]) AS k(scope, collection, record_id, version)
+        JOIN sync_versions v ON v.scope = k.scope AND v.collection = k.collection
+          AND v.record_id = k.record_id AND v.version = k.version
+        """;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      List<PushBatch.RecordVersion> list = List.copyOf(versions);
+      ps.setArray(1, c.createArrayOf("text", list.stream().map(v -> v.key().scope()).toArray()));
+      ps.setArray(
+          2, c.createArrayOf("text", list.stream().map(v -> v.key().collection()).toArray()));
+      ps.setArray(3, c.createArrayOf("text", list.stream().map(v -> v.key().recordId()).toArray()));
+      ps.setArray(4, c.createArrayOf("int8", list.stream().map(v -> v.version()).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          var key = new RecordKey(rs.getString(1), rs.getString(2), rs.getString(3));
+          times.put(new PushBatch.RecordVersion(key, rs.getLong(4)), instant(rs, 5));
+        }
+      }
+    }
+    return times;
+  }
+
+  /** One advisory lock to take: on a bucket, shared or exclusive, or on one record. */
+  private record Lock(String mode, long key) {}
+
+  private static final String TAKE_LOCKS =
+      """
+      SELECT count(CASE l.mode
+                     WHEN 'bucket_shared' THEN pg_advisory_xact_lock_shared(?, l.key::int4)
+                     WHEN 'bucket' THEN pg_advisory_xact_lock(?, l.key::int4)
+                     ELSE pg_advisory_xact_lock(l.key) END)
+      FROM unnest(?::text[], ?::int8[]) AS l(mode, key)
+      """;
+
+  /**
+   * Locks the records, with at most {@link #LOCK_BUCKETS} advisory locks whatever the push's size:
+   * PostgreSQL keeps every lock in one shared table of max_locks_per_transaction (64) x connections
+   * entries, which a thousand locks per push would fill ("out of shared memory").
+   *
+   * <p>Each record falls in one of {@link #LOCK_BUCKETS} buckets. A push of at most {@link
+   * #MAX_RECORD_LOCKS} records shares each bucket it touches and locks each record alone, so such
+   * pushes exclude each other only on the same record; a larger push locks its buckets whole. Locks
+   * are taken in one global order (bucket, then the bucket before its records, then records by
+   * key), so pushes never deadlock.
+   */
+  private static void lockRecords(Connection c, Set<RecordKey> keys) throws SQLException {
+    Map<Integer, java.util.SortedSet<Long>> buckets = new java.util.TreeMap<>();
+    for (RecordKey key : keys) {
+      int bucket = Math.floorMod(key.lockKey(), LOCK_BUCKETS);
+      buckets.computeIfAbsent(bucket, b -> new java.util.TreeSet<>()).add(key.lockKey());
+    }
+    boolean whole = keys.size() > MAX_RECORD_LOCKS;
+    List<Lock> locks = new ArrayList<>();
+    buckets.forEach((bucket, records) -> {
+      locks.add(new Lock(whole ? "bucket" : "bucket_shared", bucket));
+      if (!whole) records.forEach(k -> locks.add(new Lock("record", k)));
+    });
+    try (PreparedStatement ps = c.prepareStatement(TAKE_LOCKS)) {
+      ps.setInt(1, BUCKET_LOCK_CLASS);
+      ps.setInt(2, BUCKET_LOCK_CLASS);
+      ps.setArray(3, c.createArrayOf("text", locks.stream().map(Lock::mode).toArray()));
+      ps.setArray(4, c.createArrayOf("int8", locks.stream().map(Lock::key).toArray()));
+      ps.execute();
+    }
   }
 
   /** Reads the 12 columns of {@link #LOAD_RECORDS} from {@code first} on. */
@@ -254,6 +349,29 @@ final class PushStore {
       for (int col = 0; col < 13; col++) {
         ps.setArray(col + 1, c.createArrayOf(types[col], cols[col]));
       }
+      ps.executeUpdate();
+    }
+  }
+
+  /** Keeps the effective times of new versions that concurrent edits are ordered against. */
+  private static void insertVersions(Connection c, List<StoredRecord> rows) throws SQLException {
+    if (rows.isEmpty()) return;
+    String sql =
+        """
+        INSERT INTO sync_versions (scope, collection, record_id, version, modified_at)
+        SELECT s, c, r, v, m::timestamptz
+        FROM unnest(?::text[], ?::text[], ?::text[], ?::int8[], ?::text[]) AS t(s, c, r, v, m)
+        ON CONFLICT (scope, collection, record_id, version)
+          DO UPDATE SET modified_at = excluded.modified_at
+        """;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.key().scope()).toArray()));
+      ps.setArray(
+          2, c.createArrayOf("text", rows.stream().map(r -> r.key().collection()).toArray()));
+      ps.setArray(3, c.createArrayOf("text", rows.stream().map(r -> r.key().recordId()).toArray()));
+      ps.setArray(4, c.createArrayOf("int8", rows.stream().map(StoredRecord::version).toArray()));
+      ps.setArray(
+          5, c.createArrayOf("text", rows.stream().map(r -> r.modifiedAt().toString()).toArray()));
       ps.executeUpdate();
     }
   }

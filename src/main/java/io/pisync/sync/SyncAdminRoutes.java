@@ -87,7 +87,7 @@ final class SyncAdminRoutes {
     if (body.isObject()) {
       body.fieldNames()
           .forEachRemaining(f -> {
-            if (!f.equals("policy")) errors.add(new FieldError(f, null, "unknown field"));
+            if (!f.equals("policy")) errors.add(FieldError.unknown(f, body.get(f)));
           });
     }
     Optional<Policy> policy =
@@ -108,6 +108,8 @@ final class SyncAdminRoutes {
 
   // ---------------------------------------------------------------------------------- grants
 
+  private static final String DEVICE_ID_RULE = "must be 1-64 characters of A-Z a-z 0-9 . _ : -";
+
   private record DeviceScope(String deviceId, String scope) {}
 
   private static DeviceScope deviceScope(Context ctx) {
@@ -115,8 +117,7 @@ final class SyncAdminRoutes {
     String scope = ctx.pathParam("scope");
     List<FieldError> errors = new ArrayList<>();
     if (!SyncEvent.DEVICE_ID.matcher(device).matches()) {
-      errors.add(
-          new FieldError("device_id", device, "must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
+      errors.add(new FieldError("device_id", device, DEVICE_ID_RULE));
     }
     if (!SyncIds.isId(scope)) errors.add(new FieldError("scope", scope, SyncIds.ID_RULE));
     if (!errors.isEmpty()) throw ApiProblem.invalid(errors);
@@ -165,7 +166,9 @@ final class SyncAdminRoutes {
 
   private void deviceState(Context ctx) throws SQLException {
     String device = ctx.pathParam("device_id");
-    if (!SyncEvent.DEVICE_ID.matcher(device).matches()) throw noDevice(device);
+    if (!SyncEvent.DEVICE_ID.matcher(device).matches()) {
+      throw ApiProblem.invalid("device_id", device, DEVICE_ID_RULE);
+    }
     Optional<SyncStateStore.State> state = states.state(device);
     if (state.isEmpty() && !grants.registered(device)) throw noDevice(device);
     var s =

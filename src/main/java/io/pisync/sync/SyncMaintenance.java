@@ -17,9 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Purges, at startup and hourly: tombstones older than the tombstone retention (moving each scope's
- * horizon, below which cursors get 410), and remembered mutation ids older than the mutation
- * retention. Deletes in chunks, so no transaction runs long.
+ * Purges, at startup and hourly: tombstones older than the tombstone retention, with their conflict
+ * history and version times (moving each scope's horizon, below which cursors get 410), and
+ * remembered mutation ids older than the mutation retention. Deletes in chunks, so no transaction
+ * runs long.
  */
 public final class SyncMaintenance implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SyncMaintenance.class);
@@ -89,6 +90,9 @@ public final class SyncMaintenance implements AutoCloseable {
       ), history AS (
         DELETE FROM sync_conflicts c USING purged p
         WHERE c.scope = p.scope AND c.collection = p.collection AND c.record_id = p.record_id
+      ), versions AS (
+        DELETE FROM sync_versions v USING purged p
+        WHERE v.scope = p.scope AND v.collection = p.collection AND v.record_id = p.record_id
       ), horizon AS (
         INSERT INTO sync_scope_horizon AS h (scope, purged_through, purged_at)
         SELECT scope, max(seq), ? FROM purged GROUP BY scope

@@ -7,7 +7,6 @@ import io.pisync.auth.Access;
 import io.pisync.auth.Principal;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.FieldError;
-import io.pisync.http.JsonBody;
 import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
@@ -20,9 +19,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The device side of record sync: push, pull, both in one round trip, and the stream. */
 final class SyncRoutes {
+  private static final Logger log = LoggerFactory.getLogger(SyncRoutes.class);
   static final int DEFAULT_PULL_LIMIT = 1_000;
   static final int MAX_PULL_LIMIT = 10_000;
 
@@ -30,9 +32,9 @@ final class SyncRoutes {
   private final FeedReader feed;
   private final SyncStreams streams;
   private final MutationParser parser;
-  private final ObjectMapper mapper;
   private final InstantSource clock;
   private final SyncSettings settings;
+  private final PushBody.Reader bodies;
 
   SyncRoutes(
       PushStore pushes,
@@ -46,9 +48,9 @@ final class SyncRoutes {
     this.feed = feed;
     this.streams = streams;
     this.parser = parser;
-    this.mapper = mapper;
     this.clock = clock;
     this.settings = settings;
+    this.bodies = new PushBody.Reader(mapper);
   }
 
   void register(Routes routes) {
@@ -95,8 +97,8 @@ final class SyncRoutes {
 
   private void push(Context ctx) throws SQLException {
     String device = device(ctx);
-    JsonNode body = JsonBody.read(ctx, mapper);
-    checkFields(body, Set.of("mutations"));
+    PushBody body = bodies.read(ctx);
+    checkFields(body.tree(), Set.of("mutations"));
     List<Parsed> items = mutations(body, true);
     ctx.json(PushResponse.of(pushes.push(device, items, now()).results()));
   }
@@ -113,8 +115,20 @@ final class SyncRoutes {
   private PullResponse pullPage(String device, Optional<SyncCursor> cursor, int limit)
       throws SQLException {
     FeedReader.Page page = feed.pull(device, cursor, limit);
-    feed.recordPull(device, page, now());
+    recordPull(device, page);
     return PullResponse.of(page);
+  }
+
+  /**
+   * Notes the pull for operators. The page is correct whatever becomes of the note: a failure is
+   * logged, never turned into an error for the device (which would pull the same page again).
+   */
+  private void recordPull(String device, FeedReader.Page page) {
+    try {
+      feed.recordPull(device, page, now());
+    } catch (SQLException | RuntimeException e) {
+      log.warn("pull by {} answered, but not noted in its sync state: {}", device, e.toString());
+    }
   }
 
   /**
@@ -124,11 +138,11 @@ final class SyncRoutes {
    */
   private void sync(Context ctx) throws SQLException {
     String device = device(ctx);
-    JsonNode body = JsonBody.read(ctx, mapper);
-    checkFields(body, Set.of("mutations", "cursor", "limit"));
-    List<Parsed> items = body.has("mutations") ? mutations(body, false) : List.of();
-    Optional<SyncCursor> cursor = textField(body, "cursor").map(SyncCursor::decode);
-    int limit = limit(body);
+    PushBody body = bodies.read(ctx);
+    checkFields(body.tree(), Set.of("mutations", "cursor", "limit"));
+    List<Parsed> items = body.tree().has("mutations") ? mutations(body, false) : List.of();
+    Optional<SyncCursor> cursor = textField(body.tree(), "cursor").map(SyncCursor::decode);
+    int limit = limit(body.tree());
     if (cursor.isEmpty()) cursor = Optional.of(SyncCursor.initial(feed.head()));
     PushResponse pushed =
         PushResponse.of(items.isEmpty() ? List.of() : pushes.push(device, items, now()).results());
@@ -153,14 +167,14 @@ final class SyncRoutes {
     List<FieldError> errors = new ArrayList<>();
     body.fieldNames()
         .forEachRemaining(name -> {
-          if (!allowed.contains(name)) errors.add(new FieldError(name, null, "unknown field"));
+          if (!allowed.contains(name)) errors.add(FieldError.unknown(name, body.get(name)));
         });
     if (!errors.isEmpty()) throw ApiProblem.invalid(errors);
   }
 
   /** Parses every item; an invalid item becomes a rejected result, never a 400 for the rest. */
-  private List<Parsed> mutations(JsonNode body, boolean required) {
-    JsonNode array = body.get("mutations");
+  private List<Parsed> mutations(PushBody body, boolean required) {
+    JsonNode array = body.tree().get("mutations");
     int max = settings.maxPushMutations();
     if ((array == null || array.isNull()) && !required) return List.of();
     if (array == null || !array.isArray()) {
@@ -176,7 +190,9 @@ final class SyncRoutes {
           "must hold " + (required ? 1 : 0) + " to " + max + " mutations");
     }
     List<Parsed> items = new ArrayList<>(array.size());
-    array.forEach(item -> items.add(parser.parse(item)));
+    for (int i = 0; i < array.size(); i++) {
+      items.add(parser.parse(array.get(i), body.itemErrors().get(i)));
+    }
     return items;
   }
 

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * of the change (from any PiSync instance on the database). For each notice the thread pokes the
  * streams whose device can see the change, except the device that made it. Each stream is a request
  * on its own virtual thread, parked until poked or until its heartbeat is due; pokes that arrive
- * while one is being written coalesce into one with the newest cursor.
+ * while one is being written coalesce into one with the newest feed position.
  */
 public final class SyncStreams implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SyncStreams.class);
@@ -58,16 +58,28 @@ public final class SyncStreams implements AutoCloseable {
   private volatile boolean closed;
   private Thread listener;
 
+  /** Reads a device's scopes. */
+  private interface ScopeReader {
+    Set<String> read(String device) throws SQLException;
+  }
+
   /** One connected device. */
   private static final class Stream {
     final String device;
-    volatile Set<String> scopes;
+    volatile Set<String> scopes = Set.of();
     final AtomicLong latest = new AtomicLong(-1);
     final BlockingQueue<Boolean> signal = new ArrayBlockingQueue<>(1);
 
-    Stream(String device, Set<String> scopes) {
+    Stream(String device) {
       this.device = device;
-      this.scopes = scopes;
+    }
+
+    /**
+     * Reads the scopes again. One reading at a time: a reading that began before a grant committed
+     * never overwrites one made after it.
+     */
+    synchronized void reload(ScopeReader reader) throws SQLException {
+      scopes = reader.read(device);
     }
 
     void poke(long head) {
@@ -116,8 +128,10 @@ public final class SyncStreams implements AutoCloseable {
     }
     Stream stream = null;
     try {
-      stream = new Stream(device, scopesOf(device));
+      stream = new Stream(device);
+      // registered before its scopes are read: a grant that commits in between reloads them
       streams.add(stream);
+      stream.reload(this::scopesOf);
       long head = feed.head(); // read after registering: no notice falls in between
       ServletOutputStream out = begin(ctx.res());
       out.write(("retry: " + retryMillis() + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -177,8 +191,13 @@ public final class SyncStreams implements AutoCloseable {
     }
   }
 
+  /**
+   * A poke names the feed position the change reached: a plain number, never a cursor. A cursor at
+   * the head would let a device that pulled from it skip what it has not been sent yet (changes
+   * before the head, a scope's backfill); the device pulls from its own cursor.
+   */
   private void send(ServletOutputStream out, long head) throws IOException {
-    String event = "event: poke\ndata: {\"cursor\":\"" + SyncCursor.at(head).encode() + "\"}\n\n";
+    String event = "event: poke\ndata: {\"head\":" + head + "}\n\n";
     out.write(event.getBytes(StandardCharsets.US_ASCII));
     out.flush();
     pokes.incrementAndGet();
@@ -245,7 +264,7 @@ public final class SyncStreams implements AutoCloseable {
 
   private void reloadScopes(List<String> devices) throws SQLException {
     for (Stream s : streams) {
-      if (devices.contains(s.device)) s.scopes = scopesOf(s.device);
+      if (devices.contains(s.device)) s.reload(this::scopesOf);
     }
   }
 

@@ -8,6 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pisync.support.Api;
 import io.pisync.support.SyncDevice;
 import io.pisync.support.TestServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -85,9 +90,14 @@ class ConcurrentPushTest {
     List<String> ids = devices("notes-dev-", scope);
     var creator = new SyncDevice(server, "notes-creator");
     Grants.grant(server, "notes-creator", scope);
-    creator.push(upsert("notes", scope, "board", 0, Map.of("text", "v1")));
-
     Instant base = server.clock().instant().minus(Duration.ofMinutes(30));
+    // version 1 was written before any of the edits of it
+    creator.push(
+        with(
+            upsert("notes", scope, "board", 0, Map.of("text", "v1")),
+            "modified_at",
+            base.minus(Duration.ofHours(1)).toString()));
+
     List<Map<String, Object>> edits = new ArrayList<>();
     for (int i = 0; i < DEVICES; i++) {
       // every device edited version 1 offline, at a different moment; device 13 edited last
@@ -170,5 +180,100 @@ class ConcurrentPushTest {
     assertThat(data.get("score").asInt()).isEqualTo(DEVICES - 1);
     assertThat(data.get("completed").asBoolean()).isTrue();
     for (int i = 0; i < DEVICES; i++) assertThat(data.has("note_from_" + i)).isTrue();
+  }
+
+  /**
+   * PostgreSQL keeps every lock in one shared table of about max_locks_per_transaction (64) x
+   * connections entries. Concurrent pushes of a thousand records each (a school's tablets
+   * reconnecting with their backlogs) must not fill it, or pushes fail with "out of shared memory".
+   * Here another session holds all of that table but a few hundred entries, and four such pushes
+   * run at once: each is stored whole.
+   */
+  @Test
+  void pushesOfAThousandRecordsEachSucceedWithTheLockTableNearlyFull() throws Exception {
+    String scope = "class:backlogs";
+    int pushes = 4;
+    List<Api> clients = new ArrayList<>();
+    List<Map<String, Object>> bodies = new ArrayList<>();
+    for (int d = 0; d < pushes; d++) {
+      String id = "backlog-" + d;
+      Grants.grant(server, id, scope);
+      clients.add(server.device(id));
+      List<Map<String, Object>> muts = new ArrayList<>();
+      for (int i = 0; i < 1000; i++) {
+        muts.add(upsert("progress", scope, id + "-r" + i, 0, Map.of("position", i)));
+      }
+      bodies.add(Map.of("mutations", muts));
+    }
+    List<Api.Response> answers;
+    try (Connection hog = DriverManager.getConnection(server.jdbcUrl(), "postgres", "")) {
+      int free = fillLockTable(hog, 600);
+      assertThat(free).as("lock table entries left free").isBetween(500, 700);
+      answers = postAtOnce(clients, bodies);
+    }
+    for (Api.Response r : answers) {
+      assertThat(r.status()).as(r.body()).isEqualTo(200);
+      assertThat(r.json().get("applied").asInt()).isEqualTo(1000);
+    }
+    var reader = new SyncDevice(server, "backlog-reader");
+    Grants.grant(server, "backlog-reader", scope);
+    assertThat(reader.pullAll()).hasSize(pushes * 1000);
+  }
+
+  /**
+   * Takes session advisory locks on {@code hog} until PostgreSQL's lock table is full, then gives
+   * back {@code free} of them; returns how many it gave back.
+   */
+  private static int fillLockTable(Connection hog, int free) throws Exception {
+    try (Statement st = hog.createStatement()) {
+      for (long from = 1L << 40; ; from += 10_000) {
+        try {
+          st.execute(
+              "SELECT count(pg_advisory_lock(k)) FROM generate_series("
+                  + from
+                  + ", "
+                  + (from + 9_999)
+                  + ") AS k");
+        } catch (SQLException e) {
+          assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("53200");
+          break;
+        }
+      }
+      // locks taken by the failed statement stay held: they are session locks
+      try (ResultSet rs =
+          st.executeQuery(
+              "SELECT count(pg_advisory_unlock((l.classid::int8 << 32) | l.objid::int8))"
+                  + " FROM (SELECT classid, objid FROM pg_locks WHERE pid = pg_backend_pid()"
+                  + " AND locktype = 'advisory' LIMIT "
+                  + free
+                  + ") l")) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  private static List<Api.Response> postAtOnce(List<Api> clients, List<Map<String, Object>> bodies)
+      throws Exception {
+    var ready = new CountDownLatch(clients.size());
+    var go = new CountDownLatch(1);
+    List<Future<Api.Response>> answers = new ArrayList<>();
+    try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < clients.size(); i++) {
+        Api client = clients.get(i);
+        Map<String, Object> body = bodies.get(i);
+        answers.add(
+            pool.submit(() -> {
+              ready.countDown();
+              go.await();
+              return client.post("/api/v1/sync/push", body);
+            }));
+      }
+      ready.await();
+      go.countDown();
+    }
+    List<Api.Response> out = new ArrayList<>();
+    for (Future<Api.Response> f : answers) out.add(f.get());
+    return out;
   }
 }

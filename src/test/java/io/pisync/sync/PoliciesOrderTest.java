@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pisync.http.Json;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
@@ -52,11 +55,30 @@ class PoliciesOrderTest {
         1);
   }
 
-  /** Applies the edits in this order, as the server does, and returns the final record. */
+  /** The same edit made at another time by the device's clock. */
+  private static Edit at(Edit e, Instant at) {
+    Mutation m = e.mutation();
+    return new Edit(
+        e.device(),
+        new Mutation(
+            m.mutationId(),
+            m.key(),
+            m.op(),
+            m.baseVersion(),
+            m.data(),
+            Optional.of(at),
+            m.digest()));
+  }
+
+  /**
+   * Applies the edits in this order, as the server does, and returns the final record. Every edit
+   * is of version 1, whose effective time the server knows.
+   */
   private static StoredRecord apply(Policy policy, String collection, List<Edit> edits) {
     StoredRecord current = first(collection);
+    Optional<Instant> baseTime = Optional.of(current.modifiedAt());
     for (Edit e : edits) {
-      if (POLICIES.decide(policy, e.mutation(), e.device(), current, NOW)
+      if (POLICIES.decide(policy, e.mutation(), e.device(), current, baseTime, NOW)
           instanceof Policies.Decision.Apply(StoredRecord next, var displaced)) {
         current = next;
       }
@@ -77,6 +99,34 @@ class PoliciesOrderTest {
                 return c != 0 ? c : x.device().compareTo(y.device());
               })
               .orElseThrow();
+      for (int order = 0; order < 10; order++) {
+        Collections.shuffle(edits, random);
+        StoredRecord result = apply(Policy.LAST_WRITER_WINS, "notes", edits);
+        assertThat(MAPPER.readTree(result.data())).isEqualTo(expected.mutation().data());
+      }
+    }
+  }
+
+  /**
+   * Edits of version 1 from clocks a year behind count as made just after version 1 (they were made
+   * after the device saw it): still one winner whatever the arrival order, by that time and then
+   * the device id.
+   */
+  @Test
+  void lastWriterWinsWithClocksFarBehindPicksTheSameWinnerInEveryArrivalOrder() throws Exception {
+    var random = new Random(99);
+    Instant afterFirst = first("notes").modifiedAt().plus(1, ChronoUnit.MICROS);
+    for (int trial = 0; trial < 200; trial++) {
+      List<Edit> edits = new ArrayList<>();
+      for (int i = 0; i < 2 + random.nextInt(6); i++) {
+        Edit e = edit(random, i, "notes");
+        edits.add(random.nextBoolean() ? at(e, NOW.minus(Duration.ofDays(365 + i))) : e);
+      }
+      Comparator<Edit> byEffectiveTime =
+          Comparator.comparing(
+                  (Edit e) -> Collections.max(List.of(e.mutation().modifiedAt().get(), afterFirst)))
+              .thenComparing(Edit::device);
+      Edit expected = Collections.max(edits, byEffectiveTime);
       for (int order = 0; order < 10; order++) {
         Collections.shuffle(edits, random);
         StoredRecord result = apply(Policy.LAST_WRITER_WINS, "notes", edits);

@@ -128,6 +128,114 @@ class PoliciesTest {
         .containsExactly("seen it");
   }
 
+  /**
+   * A tablet whose clock is a year behind edits a note after pulling its latest version (10:00); a
+   * box edited the version before that offline at 09:30. The tablet's edit came later, so it wins,
+   * whichever of the two reaches the server first.
+   */
+  @Test
+  void anEditMadeAfterPullingTheLatestVersionWinsEvenFromAClockAYearBehind() {
+    for (boolean slowSyncsFirst : List.of(true, false)) {
+      String scope = "learner:slow-" + slowSyncsFirst;
+      var writer = device("slow-writer-" + slowSyncsFirst, scope);
+      var box = device("slow-box-" + slowSyncsFirst, scope);
+      var slow = device("slow-tablet-" + slowSyncsFirst, scope);
+      Instant now = server.clock().instant();
+      writer.push(
+          editedAt(
+              upsert("notes", scope, "n", 0, Map.of("text", "v1")), now.minusSeconds(3 * 3600)));
+      box.pullAll();
+      writer.push(
+          editedAt(upsert("notes", scope, "n", 1, Map.of("text", "v2")), now.minusSeconds(3600)));
+      slow.pullAll();
+      var fromBox =
+          editedAt(upsert("notes", scope, "n", 1, Map.of("text", "box")), now.minusSeconds(5400));
+      var fromSlow =
+          editedAt(
+              upsert("notes", scope, "n", 2, Map.of("text", "slow tablet")),
+              now.minus(Duration.ofDays(365)));
+
+      if (slowSyncsFirst) {
+        assertThat(slow.pushOne(fromSlow).get("status").asText()).isEqualTo("applied");
+        assertThat(box.pushOne(fromBox).path("reason").asText()).isEqualTo("stale_version");
+      } else {
+        assertThat(box.pushOne(fromBox).path("reason").asText()).isEqualTo("stale_version");
+        assertThat(slow.pushOne(fromSlow).get("status").asText()).isEqualTo("applied");
+      }
+      for (SyncDevice d : List.of(writer, box, slow)) {
+        d.pullAll();
+        assertThat(d.local("notes", scope, "n").get("data").get("text").asText())
+            .as("%s (slow tablet synced first: %s)", d.id(), slowSyncsFirst)
+            .isEqualTo("slow tablet");
+      }
+      // its stored edit time is just after the version it edited, not a year ago
+      Instant stored = Instant.parse(box.local("notes", scope, "n").get("modified_at").asText());
+      assertThat(stored).isAfter(now.minusSeconds(3600)).isBefore(now.minusSeconds(3599));
+    }
+  }
+
+  /**
+   * Two tablets with clocks a year behind both edit the version they pulled: both edits count as
+   * made just after it, so the greater device id wins, whichever syncs first.
+   */
+  @Test
+  void twoTabletsAYearBehindEditingTheSameVersionConvergeWhicheverSyncsFirst() {
+    for (boolean aFirst : List.of(true, false)) {
+      String scope = "learner:two-slow-" + aFirst;
+      var writer = device("two-slow-writer-" + aFirst, scope);
+      var a = device("two-slow-a-" + aFirst, scope);
+      var b = device("two-slow-b-" + aFirst, scope);
+      writer.push(upsert("notes", scope, "n", 0, Map.of("text", "v1")));
+      a.pullAll();
+      b.pullAll();
+      Instant yearAgo = server.clock().instant().minus(Duration.ofDays(365));
+      var fromA = editedAt(upsert("notes", scope, "n", 1, Map.of("text", "a")), yearAgo);
+      var fromB =
+          editedAt(upsert("notes", scope, "n", 1, Map.of("text", "b")), yearAgo.minusSeconds(60));
+      if (aFirst) {
+        a.push(fromA);
+        b.push(fromB);
+      } else {
+        b.push(fromB);
+        a.push(fromA);
+      }
+      for (SyncDevice d : List.of(writer, a, b)) {
+        d.pullAll();
+        assertThat(d.local("notes", scope, "n").get("data").get("text").asText())
+            .as("%s (a synced first: %s)", d.id(), aFirst)
+            .isEqualTo("b");
+      }
+    }
+  }
+
+  @Test
+  void aBaseVersionAboveTheRecordsVersionIsRejectedAndChangesNothing() {
+    String scope = "learner:base-ahead";
+    var a = device("base-ahead-a", scope);
+    var b = device("base-ahead-b", scope);
+    a.push(upsert("notes", scope, "n", 0, Map.of("text", "v1")));
+    a.push(upsert("progress", scope, "p", 0, Map.of("position", 5)));
+
+    // b claims versions that never existed: an older edit must not pass for one that follows
+    Instant dayAgo = server.clock().instant().minus(Duration.ofDays(1));
+    JsonNode edit =
+        b.pushOne(editedAt(upsert("notes", scope, "n", 7, Map.of("text", "bogus")), dayAgo));
+    assertThat(edit.get("status").asText()).isEqualTo("rejected");
+    assertThat(edit.get("reason").asText()).isEqualTo("validation");
+    assertThat(edit.get("detail").asText()).contains("base_version").contains("version 1");
+    assertThat(edit.get("errors").get(0).get("field").asText()).isEqualTo("base_version");
+    assertThat(edit.get("errors").get(0).get("value").asLong()).isEqualTo(7);
+    JsonNode remove = b.pushOne(delete("progress", scope, "p", 9));
+    assertThat(remove.get("status").asText()).isEqualTo("rejected");
+    assertThat(remove.get("errors").get(0).get("value").asLong()).isEqualTo(9);
+
+    JsonNode note = server.api().get("/api/v1/sync/records/notes/" + scope + "/n").json();
+    assertThat(note.get("record").get("version").asLong()).isEqualTo(1);
+    assertThat(note.get("record").get("data").get("text").asText()).isEqualTo("v1");
+    JsonNode progress = server.api().get("/api/v1/sync/records/progress/" + scope + "/p").json();
+    assertThat(progress.get("record").get("deleted").asBoolean()).isFalse();
+  }
+
   // ------------------------------------------------------------------------------- progress
 
   @Test

@@ -207,6 +207,127 @@ class PushTest {
     assertThat(stored.get("record").get("data").get("t").asText()).isEqualTo("fine é 😀");
   }
 
+  private static String mutationJson(String id, String scope, String extra, String data) {
+    return "{\"mutation_id\":\""
+        + id
+        + "\",\"collection\":\"notes\",\"scope\":\""
+        + scope
+        + "\",\"record_id\":\""
+        + id
+        + "\",\"op\":\"upsert\""
+        + extra
+        + ",\"data\":"
+        + data
+        + "}";
+  }
+
+  @Test
+  void aDuplicateKeyOrTooDeepNestingInOneMutationRejectsOnlyThatMutation() {
+    grant("push-f", "learner:f");
+    Api device = server.device("push-f");
+    String deep = "[".repeat(40) + "1" + "]".repeat(40);
+    List<String> items =
+        List.of(
+            mutationJson("dup-data", "learner:f", "", "{\"t\":1,\"t\":2}"),
+            mutationJson("dup-nested", "learner:f", "", "{\"a\":[{\"x\":1,\"x\":2}]}"),
+            mutationJson("dup-field", "learner:f", ",\"scope\":\"learner:f\"", "{\"t\":1}"),
+            mutationJson("too-deep", "learner:f", "", "{\"d\":" + deep + "}"),
+            mutationJson("fine", "learner:f", "", "{\"t\":\"ok\"}"));
+    String body = "{\"mutations\":[" + String.join(",", items) + "]}";
+    Api.Response r = device.post("/api/v1/sync/push", body);
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    JsonNode results = r.json().get("results");
+    assertThat(statuses(results))
+        .containsExactly("rejected", "rejected", "rejected", "rejected", "applied");
+    List<String> fields = new ArrayList<>();
+    for (int i = 0; i < 4; i++)
+      fields.add(results.get(i).get("errors").get(0).get("field").asText());
+    assertThat(fields).containsExactly("data.t", "data.a[0].x", "scope", "data");
+    assertThat(results.get(0).get("errors").get(0).get("value").asText()).isEqualTo("t");
+    assertThat(results.get(0).get("errors").get(0).get("message").asText()).contains("duplicate");
+    assertThat(results.get(3).get("errors").get(0).get("value").asText()).isEqualTo("41 levels");
+    assertThat(results.get(3).get("errors").get(0).get("message").asText()).contains("29 levels");
+
+    // rejected mutations are remembered like any other: sent again, they are duplicates
+    Api.Response again = device.post("/api/v1/sync/push", body);
+    assertThat(statuses(again.json().get("results"))).containsOnly("duplicate");
+
+    // the same in a push and pull round trip
+    String one = mutationJson("dup-sync", "learner:f", "", "{\"t\":1,\"t\":2}");
+    Api.Response sync = device.post("/api/v1/sync", "{\"mutations\":[" + one + "]}");
+    assertThat(sync.status()).as(sync.body()).isEqualTo(200);
+    assertThat(sync.json().get("push").get("rejected").asInt()).isEqualTo(1);
+
+    // outside a mutation, the request as a whole is malformed: 400 naming the field
+    Api.Response twice =
+        device.post("/api/v1/sync/push", "{\"mutations\":[],\"mutations\":[" + items.get(4) + "]}");
+    assertThat(twice.status()).isEqualTo(400);
+    assertThat(twice.json().get("errors").get(0).get("field").asText()).isEqualTo("mutations");
+    String abyss = "[".repeat(300) + "]".repeat(300);
+    Api.Response tooDeep =
+        device.post(
+            "/api/v1/sync/push",
+            "{\"mutations\":["
+                + mutationJson("abyss", "learner:f", "", "{\"d\":" + abyss + "}")
+                + "]}");
+    assertThat(tooDeep.status()).isEqualTo(400);
+    assertThat(tooDeep.json().get("type").asText()).endsWith("/malformed-json");
+  }
+
+  @Test
+  void aPushOverTheBodyLimitIs413SayingHowToSplitIt() {
+    grant("push-g", "learner:g");
+    var device = new SyncDevice(server, "push-g");
+    List<Map<String, Object>> muts = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      muts.add(upsert("notes", "learner:g", "big" + i, 0, Map.of("pad", "x".repeat(60_000))));
+    }
+    Api.Response r = device.api().post("/api/v1/sync/push", Map.of("mutations", muts));
+    assertThat(r.status()).isEqualTo(413);
+    assertThat(r.contentType()).startsWith("application/problem+json");
+    assertThat(r.json().get("type").asText()).endsWith("/payload-too-large");
+    assertThat(r.json().path("max_bytes").asLong()).isEqualTo(1_048_576);
+    assertThat(r.json().get("detail").asText()).contains("1048576 bytes").contains("split");
+
+    assertThat(device.push(muts.subList(0, 10)).get("applied").asInt()).isEqualTo(10);
+    assertThat(device.push(muts.subList(10, 20)).get("applied").asInt()).isEqualTo(10);
+  }
+
+  @Test
+  void unknownFieldsAreNamedWithTheValueSent() {
+    grant("push-h", "learner:h");
+    var device = new SyncDevice(server, "push-h");
+    Api.Response body =
+        device
+            .api()
+            .post(
+                "/api/v1/sync/push",
+                Map.of(
+                    "mutations",
+                    List.of(upsert("notes", "learner:h", "n", 0, Map.of("t", 1))),
+                    "colour",
+                    "red"));
+    assertThat(body.status()).isEqualTo(400);
+    assertThat(body.json().get("errors").get(0).get("field").asText()).isEqualTo("colour");
+    assertThat(body.json().get("errors").get(0).get("value").asText()).isEqualTo("\"red\"");
+
+    JsonNode item =
+        device.pushOne(with(upsert("notes", "learner:h", "n", 0, Map.of("t", 1)), "priority", 7));
+    assertThat(item.get("status").asText()).isEqualTo("rejected");
+    assertThat(item.get("errors").get(0).get("field").asText()).isEqualTo("priority");
+    assertThat(item.get("errors").get(0).get("value").asText()).isEqualTo("7");
+
+    Api.Response declare =
+        server
+            .api()
+            .put(
+                "/api/v1/sync/collections/colours",
+                Map.of("policy", "merge", "retention", Map.of("days", 3)));
+    assertThat(declare.status()).isEqualTo(400);
+    assertThat(declare.json().get("errors").get(0).get("field").asText()).isEqualTo("retention");
+    assertThat(declare.json().get("errors").get(0).get("value").asText()).isEqualTo("{\"days\":3}");
+  }
+
   static List<String> statuses(JsonNode results) {
     List<String> out = new ArrayList<>();
     results.forEach(r -> out.add(r.get("status").asText()));

@@ -83,6 +83,66 @@ class RetentionTest {
     assertThat(active.pullAll()).extracting(c -> c.get("record_id").asText()).containsExactly("n3");
   }
 
+  /**
+   * A device granted a scope (the grant is the last change of the feed) pulls to the end: its
+   * cursor is at the grant's position. A deletion it then misses, once purged, sends it to resync.
+   */
+  @Test
+  void aDeviceUpToDateWithItsLatestGrantIsToldToResyncWhenADeletionItMissedIsPurged()
+      throws Exception {
+    String scope = "class:grant-last";
+    var writer = device("grant-last-writer", scope);
+    for (int i = 0; i < 3; i++) writer.push(upsert("notes", scope, "n" + i, 0, Map.of("i", i)));
+    var reader = device("grant-last-reader", scope);
+    reader.pullAll();
+    assertThat(reader.local()).hasSize(3);
+
+    writer.push(delete("notes", scope, "n1", 1));
+    server.clock().advance(Duration.ofDays(8));
+    assertThat(purge()).isEqualTo(1);
+
+    Api.Response gone = reader.api().get("/api/v1/sync/pull?cursor=" + reader.cursor());
+    assertThat(gone.status()).as(gone.body()).isEqualTo(410);
+    assertThat(gone.json().get("type").asText()).endsWith("/resync-required");
+    reader.wipe();
+    reader.pullAll();
+    assertThat(reader.local().keySet())
+        .containsExactlyInAnyOrder("notes/" + scope + "/n0", "notes/" + scope + "/n2");
+  }
+
+  /**
+   * A device part way through a scope's backfill: a purged tombstone it was never sent does not
+   * stop it, but a purged deletion of a record it was already sent does.
+   */
+  @Test
+  void partWayThroughABackfillOnlyAPurgedDeletionOfARecordAlreadySentForcesAResync()
+      throws Exception {
+    String scope = "class:backfill-purge";
+    var writer = device("backfill-purge-writer", scope);
+    for (int i = 0; i < 4; i++) writer.push(upsert("notes", scope, "n" + i, 0, Map.of("i", i)));
+    writer.push(delete("notes", scope, "n3", 1));
+    var reader = device("backfill-purge-reader", scope);
+    JsonNode first = reader.pullPage(1);
+    assertThat(first.get("has_more").asBoolean()).isTrue();
+    assertThat(reader.local().keySet()).containsExactly("notes/" + scope + "/n0");
+
+    server.clock().advance(Duration.ofDays(8));
+    assertThat(purge()).as("n3's tombstone, from before the grant").isEqualTo(1);
+    reader.pullPage(1);
+    assertThat(reader.local().keySet())
+        .containsExactly("notes/" + scope + "/n0", "notes/" + scope + "/n1");
+
+    writer.push(delete("notes", scope, "n0", 1));
+    server.clock().advance(Duration.ofDays(8));
+    assertThat(purge()).as("n0's tombstone, after the reader was sent n0").isEqualTo(1);
+    Api.Response gone = reader.api().get("/api/v1/sync/pull?limit=1&cursor=" + reader.cursor());
+    assertThat(gone.status()).as(gone.body()).isEqualTo(410);
+    reader.wipe();
+    reader.pullAll(1);
+    assertThat(reader.local().keySet())
+        .containsExactlyInAnyOrder("notes/" + scope + "/n1", "notes/" + scope + "/n2");
+  }
+
   @Test
   void aSyncWithAStaleCursorStoresItsPushAndAnswersItInThe410() throws Exception {
     String scope = "class:retention-sync";

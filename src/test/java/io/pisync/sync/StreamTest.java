@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pisync.support.Api;
 import io.pisync.support.EventStream;
 import io.pisync.support.SyncDevice;
 import io.pisync.support.TestServer;
@@ -36,12 +37,20 @@ class StreamTest {
     return new SyncDevice(server, id);
   }
 
-  private static String cursorOf(EventStream.Event poke) throws Exception {
-    return JSON.readTree(poke.data()).get("cursor").asText();
+  /** The feed position a poke names; it is a number, and nothing else is sent. */
+  private static long headOf(EventStream.Event poke) throws Exception {
+    JsonNode data = JSON.readTree(poke.data());
+    assertThat(data.properties()).extracting(java.util.Map.Entry::getKey).containsExactly("head");
+    assertThat(data.get("head").isIntegralNumber()).as(poke.data()).isTrue();
+    return data.get("head").asLong();
+  }
+
+  private static long feedHead(String device) {
+    return server.api().get("/api/v1/sync/devices/" + device).json().get("feed_head").asLong();
   }
 
   @Test
-  void aPokeCarriesTheLatestCursorWhenAnotherDeviceChangesTheScope() throws Exception {
+  void aPokeCarriesTheFeedPositionNotACursorWhenAnotherDeviceChangesTheScope() throws Exception {
     var reader = device("stream-reader", "class:stream");
     var writer = device("stream-writer", "class:stream");
     device("stream-outsider", "class:elsewhere");
@@ -51,14 +60,19 @@ class StreamTest {
       assertThat(stream.header("Content-Type")).startsWith("text/event-stream");
       EventStream.Event hello = stream.next("poke", WAIT);
       assertThat(hello).as("a poke on connect").isNotNull();
-      assertThat(cursorOf(hello)).as("nothing new yet").isEqualTo(reader.cursor());
+      long before = headOf(hello);
+      assertThat(before).isEqualTo(feedHead("stream-reader"));
 
       writer.push(upsert("notes", "class:stream", "n", 0, Map.of("text", "hi")));
       EventStream.Event poke = stream.next("poke", WAIT);
       assertThat(poke).isNotNull();
+      assertThat(headOf(poke)).isGreaterThan(before).isEqualTo(feedHead("stream-reader"));
+      // the position is not a cursor: a device that pulled from it would skip changes
+      Api.Response misuse = reader.api().get("/api/v1/sync/pull?cursor=" + headOf(poke));
+      assertThat(misuse.status()).isEqualTo(400);
+      assertThat(misuse.json().get("type").asText()).endsWith("/bad-cursor");
       JsonNode page = reader.pullPage(100);
       assertThat(page.get("changes")).hasSize(1);
-      assertThat(page.get("cursor").asText()).isEqualTo(cursorOf(poke));
 
       // nothing for a scope it does not have, nor for its own writes
       new SyncDevice(server, "stream-outsider")

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pisync.support.Api;
 import io.pisync.support.SyncDevice;
 import io.pisync.support.TestServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -73,6 +76,49 @@ class SyncStateTest {
     Api.Response unknown = viewer.get("/api/v1/sync/devices/never-seen");
     assertThat(unknown.status()).isEqualTo(404);
     assertThat(unknown.json().get("type").asText()).endsWith("/device-not-found");
+    // an id no device can have is a mistake in the request: 400 naming it
+    Api.Response invalid = viewer.get("/api/v1/sync/devices/bad%20id!");
+    assertThat(invalid.status()).isEqualTo(400);
+    assertThat(invalid.json().get("type").asText()).endsWith("/validation");
+    assertThat(invalid.json().get("errors").get(0).get("field").asText()).isEqualTo("device_id");
+    assertThat(invalid.json().get("errors").get(0).get("value").asText()).isEqualTo("bad id!");
+  }
+
+  /**
+   * Noting a pull in the device's sync state is information for operators: when it fails, the
+   * device still gets its changes (here the database refuses every write of its sync state).
+   */
+  @Test
+  void aPullIsAnsweredEvenWhenItsSyncStateCannotBeNoted() throws Exception {
+    Grants.grant(server, "state-writer", "class:state-fail");
+    Grants.grant(server, "state-reader", "class:state-fail");
+    var writer = new SyncDevice(server, "state-writer");
+    var reader = new SyncDevice(server, "state-reader");
+    writer.push(upsert("notes", "class:state-fail", "n", 0, Map.of("text", "hello")));
+    try (Connection c = DriverManager.getConnection(server.jdbcUrl(), "postgres", "");
+        Statement st = c.createStatement()) {
+      st.execute(
+          """
+          CREATE FUNCTION test_refuse_state() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.device_id = 'state-reader' THEN RAISE EXCEPTION 'sync state is read only'; END IF;
+            RETURN NEW;
+          END $$\
+          """);
+      st.execute(
+          "CREATE TRIGGER test_refuse_state BEFORE INSERT OR UPDATE ON sync_device_state"
+              + " FOR EACH ROW EXECUTE FUNCTION test_refuse_state()");
+      try {
+        assertThat(reader.pullAll())
+            .extracting(ch -> ch.get("data").get("text").asText())
+            .containsExactly("hello");
+        Api.Response sync = reader.api().post("/api/v1/sync", Map.of("cursor", reader.cursor()));
+        assertThat(sync.status()).as(sync.body()).isEqualTo(200);
+      } finally {
+        st.execute("DROP TRIGGER test_refuse_state ON sync_device_state");
+        st.execute("DROP FUNCTION test_refuse_state()");
+      }
+    }
   }
 
   @Test

@@ -176,7 +176,9 @@ class ValidationTest {
   @Test
   void tooLargeBodyIs413() {
     String huge = "{\"device_id\":\"" + "x".repeat(1_100_000) + "\"}";
-    assertProblem(server.api().post("/api/v1/sync-events", huge), 413, "/payload-too-large");
+    Api.Response r = server.api().post("/api/v1/sync-events", huge);
+    assertProblem(r, 413, "/payload-too-large");
+    assertThat(r.json().get("max_bytes").asLong()).isEqualTo(1_048_576);
   }
 
   @Test
