@@ -157,7 +157,7 @@ public final class TelemetryRoutes {
     body.fieldNames()
         .forEachRemaining(name -> {
           if (!name.equals("events")) {
-            errors.add(new FieldError(name, null, "unknown field"));
+            errors.add(FieldError.unknown(name, body.get(name)));
           }
         });
     JsonNode events = body.get("events");

@@ -126,5 +126,8 @@ class BatchTest {
     var r = server.api().post("/api/v1/sync-events/batch", extra);
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.json().get("errors").get(0).get("field").asText()).isEqualTo("device");
+    assertThat(r.json().get("errors").get(0).get("value").asText())
+        .as("the value sent is named with the field")
+        .isEqualTo("\"x\"");
   }
 }
