@@ -22,9 +22,9 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 /**
- * The SQL of sync events. {@link #ingest} stores a batch in one transaction: lock the devices
- * (creating unknown ones), claim the device-chosen event ids, write the events not seen before
- * (COPY for large batches), and update the devices' counters from the rows actually inserted.
+ * The SQL of sync events. {@link #ingest} stores a batch in one transaction: claim the
+ * device-chosen event ids, write the events not seen before (COPY for large batches), lock the
+ * devices (creating unknown ones), and update their counters from the rows actually inserted.
  */
 public final class EventStore {
   public static final String COLUMNS =
@@ -133,8 +133,10 @@ public final class EventStore {
   }
 
   private List<IngestOutcome> ingest(Connection c, Plan plan) throws SQLException {
-    Map<String, DeviceDelta> deltas = lockDevices(c, plan);
+    // Events first, devices last: device rows stay locked only for the counter update and the
+    // COMMIT, not while the events are written, so batches sharing devices overlap more.
     Set<UUID> inserted = insertNew(c, plan);
+    Map<String, DeviceDelta> deltas = lockDevices(c, plan);
     Map<UUID, StoredEvent> originals = new HashMap<>();
     List<UUID> replayed = new ArrayList<>();
     for (StoredEvent row : plan.rows) {
