@@ -10,6 +10,7 @@ import io.pisync.http.Page;
 import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
+import io.pisync.telemetry.SyncEvent;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -130,7 +131,7 @@ public final class DeviceKeyRoutes {
   /** The device named in the path; ids no device could have are simply not registered. */
   private static String deviceId(Context ctx) {
     String deviceId = ctx.pathParam("device_id");
-    if (!io.pisync.telemetry.SyncEvent.DEVICE_ID.matcher(deviceId).matches()) {
+    if (!SyncEvent.isDeviceId(deviceId)) {
       throw notRegistered("(invalid id)");
     }
     return deviceId;

@@ -27,7 +27,7 @@ public record DeviceRegistration(
   public static List<FieldError> problems(
       String deviceId, String type, String group, Map<String, String> labels) {
     var errors = new ArrayList<FieldError>();
-    if (deviceId == null || !SyncEvent.DEVICE_ID.matcher(deviceId).matches()) {
+    if (deviceId == null || !SyncEvent.isDeviceId(deviceId)) {
       errors.add(
           new FieldError("device_id", deviceId, "must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
     }

@@ -42,8 +42,7 @@ public final class DeviceRoutes {
 
   private void device(Context ctx) throws SQLException {
     String id = ctx.pathParam("device_id");
-    Optional<DeviceSummary> device =
-        SyncEvent.DEVICE_ID.matcher(id).matches() ? store.find(id) : Optional.empty();
+    Optional<DeviceSummary> device = SyncEvent.isDeviceId(id) ? store.find(id) : Optional.empty();
     ctx.json(device.orElseThrow(() -> notFound(id)));
   }
 

@@ -116,7 +116,7 @@ final class SyncAdminRoutes {
     String device = ctx.pathParam("device_id");
     String scope = ctx.pathParam("scope");
     List<FieldError> errors = new ArrayList<>();
-    if (!SyncEvent.DEVICE_ID.matcher(device).matches()) {
+    if (!SyncEvent.isDeviceId(device)) {
       errors.add(new FieldError("device_id", device, DEVICE_ID_RULE));
     }
     if (!SyncIds.isId(scope)) errors.add(new FieldError("scope", scope, SyncIds.ID_RULE));
@@ -166,7 +166,7 @@ final class SyncAdminRoutes {
 
   private void deviceState(Context ctx) throws SQLException {
     String device = ctx.pathParam("device_id");
-    if (!SyncEvent.DEVICE_ID.matcher(device).matches()) {
+    if (!SyncEvent.isDeviceId(device)) {
       throw ApiProblem.invalid("device_id", device, DEVICE_ID_RULE);
     }
     Optional<SyncStateStore.State> state = states.state(device);

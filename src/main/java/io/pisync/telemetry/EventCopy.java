@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
 import org.postgresql.PGConnection;
 
@@ -34,8 +37,8 @@ final class EventCopy {
     for (StoredEvent e : events) {
       out.append(e.eventId()).append('\t');
       text(out, e.deviceId()).append('\t');
-      out.append(e.timestamp()).append('\t');
-      out.append(e.receivedAt()).append('\t');
+      timestamp(out, e.timestamp()).append('\t');
+      timestamp(out, e.receivedAt()).append('\t');
       out.append(e.status().wire()).append('\t');
       out.append(e.totalFilesSynced()).append('\t');
       out.append(e.totalErrors()).append('\t');
@@ -46,6 +49,41 @@ final class EventCopy {
       text(out, e.appVersion()).append('\n');
     }
     return out.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A time as PostgreSQL reads it, in UTC ("2025-06-01 10:30:00.123456+00"). */
+  static String timestampText(Instant t) {
+    return timestamp(new StringBuilder(32), t).toString();
+  }
+
+  /**
+   * Written field by field: {@code Instant.toString()} goes through a DateTimeFormatter and cost a
+   * tenth of the batch path's CPU.
+   */
+  static StringBuilder timestamp(StringBuilder out, Instant t) {
+    LocalDateTime utc =
+        LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC);
+    if (utc.getYear() < 1000 || utc.getYear() > 9999) {
+      return out.append(t);
+    }
+    out.append(utc.getYear()).append('-');
+    twoDigits(out, utc.getMonthValue()).append('-');
+    twoDigits(out, utc.getDayOfMonth()).append(' ');
+    twoDigits(out, utc.getHour()).append(':');
+    twoDigits(out, utc.getMinute()).append(':');
+    twoDigits(out, utc.getSecond());
+    int nanos = t.getNano();
+    if (nanos != 0) {
+      String digits = Integer.toString(nanos);
+      out.append('.');
+      for (int i = digits.length(); i < 9; i++) out.append('0');
+      out.append(digits);
+    }
+    return out.append("+00");
+  }
+
+  private static StringBuilder twoDigits(StringBuilder out, int value) {
+    return out.append((char) ('0' + value / 10)).append((char) ('0' + value % 10));
   }
 
   private static StringBuilder nullable(StringBuilder out, Long value) {

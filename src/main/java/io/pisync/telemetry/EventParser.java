@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
@@ -86,6 +87,77 @@ public final class EventParser {
           .appendOffset("+HH", "Z")
           .parseStrict()
           .toFormatter();
+
+  /**
+   * The common shape of ISO_OFFSET_DATE_TIME, {@code 2025-06-01T10:30:00[.f{1,9}](Z|+05:30)}, read
+   * field by field; null for anything else (or out of range), which the formatter then decides.
+   * DateTimeFormatter cost a fifth of the batch path's CPU.
+   */
+  static Instant commonIsoOffset(String text) {
+    int n = text.length();
+    if (n < 20
+        || text.charAt(4) != '-'
+        || text.charAt(7) != '-'
+        || (text.charAt(10) != 'T' && text.charAt(10) != 't')
+        || text.charAt(13) != ':'
+        || text.charAt(16) != ':') {
+      return null;
+    }
+    int year = digits(text, 0, 4);
+    int month = digits(text, 5, 2);
+    int day = digits(text, 8, 2);
+    int hour = digits(text, 11, 2);
+    int minute = digits(text, 14, 2);
+    int second = digits(text, 17, 2);
+    if ((year | month | day | hour | minute | second) < 0) return null;
+    int i = 19;
+    int nanos = 0;
+    if (text.charAt(i) == '.') {
+      int start = ++i;
+      while (i < n && i - start < 9 && isDigit(text.charAt(i))) {
+        nanos = nanos * 10 + (text.charAt(i) - '0');
+        i++;
+      }
+      if (i == start) return null;
+      for (int k = i - start; k < 9; k++) nanos *= 10;
+    }
+    if (i >= n) return null;
+    ZoneOffset offset;
+    char sign = text.charAt(i);
+    try {
+      if ((sign == 'Z' || sign == 'z') && i + 1 == n) {
+        offset = ZoneOffset.UTC;
+      } else if ((sign == '+' || sign == '-') && i + 6 == n && text.charAt(i + 3) == ':') {
+        int hours = digits(text, i + 1, 2);
+        int minutes = digits(text, i + 4, 2);
+        if ((hours | minutes) < 0) return null;
+        offset =
+            sign == '+'
+                ? ZoneOffset.ofHoursMinutes(hours, minutes)
+                : ZoneOffset.ofHoursMinutes(-hours, -minutes);
+      } else {
+        return null;
+      }
+      return OffsetDateTime.of(year, month, day, hour, minute, second, nanos, offset).toInstant();
+    } catch (java.time.DateTimeException e) {
+      return null;
+    }
+  }
+
+  /** The number written by {@code count} ASCII digits at {@code from}, or -1. */
+  private static int digits(String text, int from, int count) {
+    int value = 0;
+    for (int i = from; i < from + count; i++) {
+      char c = text.charAt(i);
+      if (!isDigit(c)) return -1;
+      value = value * 10 + (c - '0');
+    }
+    return value;
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
+  }
 
   private final Mode mode;
   private final InstantSource clock;
@@ -227,7 +299,7 @@ public final class EventParser {
       if (value == null) {
         return null;
       }
-      if (!value.isTextual() || !SyncEvent.DEVICE_ID.matcher(value.textValue()).matches()) {
+      if (!value.isTextual() || !SyncEvent.isDeviceId(value.textValue())) {
         fail(
             "device_id",
             value,
@@ -260,9 +332,13 @@ public final class EventParser {
     }
 
     private Instant parseTime(String text) {
-      return mode == Mode.STRICT
-          ? OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant()
-          : OffsetDateTime.parse(text, FIELD_TIMESTAMP).toInstant();
+      if (mode == Mode.STRICT) {
+        Instant quick = commonIsoOffset(text);
+        return quick != null
+            ? quick
+            : OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+      }
+      return OffsetDateTime.parse(text, FIELD_TIMESTAMP).toInstant();
     }
 
     private Instant checkRange(JsonNode value, Instant instant) {

@@ -241,8 +241,8 @@ public final class EventStore {
     try (PreparedStatement ps = c.prepareStatement(INSERT_ROWS)) {
       ps.setArray(1, column(c, "uuid", rows, StoredEvent::eventId));
       ps.setArray(2, column(c, "text", rows, StoredEvent::deviceId));
-      ps.setArray(3, column(c, "text", rows, e -> e.timestamp().toString()));
-      ps.setArray(4, column(c, "text", rows, e -> e.receivedAt().toString()));
+      ps.setArray(3, column(c, "text", rows, e -> EventCopy.timestampText(e.timestamp())));
+      ps.setArray(4, column(c, "text", rows, e -> EventCopy.timestampText(e.receivedAt())));
       ps.setArray(5, column(c, "text", rows, e -> e.status().wire()));
       ps.setArray(6, column(c, "int4", rows, StoredEvent::totalFilesSynced));
       ps.setArray(7, column(c, "int4", rows, StoredEvent::totalErrors));
@@ -285,9 +285,13 @@ public final class EventStore {
       ps.setArray(1, c.createArrayOf("uuid", keyed.stream().map(StoredEvent::eventId).toArray()));
       ps.setArray(2, c.createArrayOf("text", keyed.stream().map(StoredEvent::deviceId).toArray()));
       ps.setArray(
-          3, c.createArrayOf("text", keyed.stream().map(e -> e.timestamp().toString()).toArray()));
+          3,
+          c.createArrayOf(
+              "text", keyed.stream().map(e -> EventCopy.timestampText(e.timestamp())).toArray()));
       ps.setArray(
-          4, c.createArrayOf("text", keyed.stream().map(e -> e.receivedAt().toString()).toArray()));
+          4,
+          c.createArrayOf(
+              "text", keyed.stream().map(e -> EventCopy.timestampText(e.receivedAt())).toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           claimed.add(rs.getObject(1, UUID.class));
@@ -469,7 +473,7 @@ public final class EventStore {
   }
 
   private static String text(Instant instant) {
-    return instant == null ? null : instant.toString();
+    return instant == null ? null : EventCopy.timestampText(instant);
   }
 
   /**

