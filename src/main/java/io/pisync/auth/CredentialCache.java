@@ -2,18 +2,12 @@ package io.pisync.auth;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
+import io.pisync.server.NoticeListener;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.jdbi.v3.core.Handle;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Remembers what recent credential checks found (a key's device, an account's role), so that a
@@ -27,30 +21,45 @@ import org.slf4j.LoggerFactory;
  */
 public final class CredentialCache implements AutoCloseable {
   public static final String CHANNEL = "pisync_credentials";
-  private static final Logger log = LoggerFactory.getLogger(CredentialCache.class);
 
-  /** Opens a database connection of its own (not from the pool) for LISTEN. */
-  public interface Connections {
-    Connection open() throws SQLException;
-  }
-
-  private final Connections connections;
   private final Cache<String, Object> entries;
 
   /** Bumped by every forget: a lookup that overlapped one does not keep its answer. */
   private final AtomicLong generation = new AtomicLong();
 
+  private final NoticeListener listener;
   private volatile boolean listening;
-  private volatile boolean closed;
-  private Thread listener;
 
-  private CredentialCache(Connections connections, Duration ttl) {
-    this.connections = connections;
+  private CredentialCache(NoticeListener.Connections connections, Duration ttl) {
     this.entries = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(ttl).build();
+    this.listener =
+        connections == null
+            ? null
+            : new NoticeListener(
+                CHANNEL,
+                connections,
+                new NoticeListener.Handler() {
+                  @Override
+                  public void listening() {
+                    forgetAll(); // changes made while not listening were not heard
+                    listening = true;
+                  }
+
+                  @Override
+                  public void notice(String payload) {
+                    forgetAll();
+                  }
+
+                  @Override
+                  public void deaf() {
+                    listening = false;
+                    forgetAll();
+                  }
+                });
   }
 
   /** A cache that listens for changes on its own connection; call {@link #start()}. */
-  public static CredentialCache listening(Connections connections, Duration ttl) {
+  public static CredentialCache listening(NoticeListener.Connections connections, Duration ttl) {
     return new CredentialCache(connections, ttl);
   }
 
@@ -60,13 +69,7 @@ public final class CredentialCache implements AutoCloseable {
   }
 
   public void start() {
-    if (connections == null) return;
-    listener = Thread.ofPlatform().daemon().name("pisync-credentials-listen").start(this::listen);
-  }
-
-  /** Whether answers are being remembered (the instance is listening for changes). */
-  public boolean active() {
-    return listening;
+    if (listener != null) listener.start();
   }
 
   /** The remembered answer for {@code key}, else {@code load}'s, remembered when present. */
@@ -97,59 +100,10 @@ public final class CredentialCache implements AutoCloseable {
     entries.invalidateAll();
   }
 
-  private void listen() {
-    long backoff = 500;
-    while (!closed) {
-      try (Connection c = connections.open()) {
-        try (Statement st = c.createStatement()) {
-          st.execute("LISTEN " + CHANNEL);
-        }
-        backoff = 500;
-        forgetAll(); // changes made while not listening were not heard
-        listening = true;
-        receive(c.unwrap(PGConnection.class));
-      } catch (SQLException | RuntimeException e) {
-        if (closed) return;
-        log.warn(
-            "credential change listener lost its connection, retrying in {} ms: {}",
-            backoff,
-            e.toString());
-      } finally {
-        listening = false;
-        forgetAll();
-      }
-      sleep(backoff);
-      backoff = Math.min(backoff * 2, 30_000);
-    }
-  }
-
-  private void receive(PGConnection pg) throws SQLException {
-    while (!closed) {
-      PGNotification[] notices = pg.getNotifications(1_000);
-      if (notices != null && notices.length > 0) forgetAll();
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   @Override
   public void close() {
-    closed = true;
     listening = false;
+    if (listener != null) listener.close();
     forgetAll();
-    if (listener != null) {
-      listener.interrupt();
-      try {
-        listener.join(2_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
   }
 }

@@ -53,7 +53,7 @@ public final class Security implements AutoCloseable {
   public static Security start(
       Config config,
       DataSource dataSource,
-      CredentialCache.Connections listenConnections,
+      io.pisync.server.NoticeListener.Connections listenConnections,
       ObjectMapper mapper,
       InstantSource clock) {
     Config.Security s = config.security();

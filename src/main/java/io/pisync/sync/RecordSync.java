@@ -15,7 +15,7 @@ public final class RecordSync implements AutoCloseable {
 
   public RecordSync(
       DataSource dataSource,
-      SyncStreams.ConnectionFactory listenConnections,
+      io.pisync.server.NoticeListener.Connections listenConnections,
       ObjectMapper mapper,
       InstantSource clock,
       SyncSettings settings) {

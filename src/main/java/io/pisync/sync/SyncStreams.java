@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
+import io.pisync.server.NoticeListener;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -22,8 +21,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,12 +38,7 @@ public final class SyncStreams implements AutoCloseable {
   private static final byte[] HEARTBEAT =
       "event: heartbeat\ndata: {}\n\n".getBytes(StandardCharsets.US_ASCII);
 
-  /** Opens a database connection of its own (not from the pool) for LISTEN. */
-  public interface ConnectionFactory {
-    Connection open() throws SQLException;
-  }
-
-  private final ConnectionFactory connections;
+  private final NoticeListener listener;
   private final ObjectMapper mapper;
   private final GrantStore grants;
   private final FeedReader feed;
@@ -56,7 +48,6 @@ public final class SyncStreams implements AutoCloseable {
   private final AtomicInteger open = new AtomicInteger();
   private final AtomicLong pokes = new AtomicLong();
   private volatile boolean closed;
-  private Thread listener;
 
   /** Reads a device's scopes. */
   private interface ScopeReader {
@@ -89,13 +80,27 @@ public final class SyncStreams implements AutoCloseable {
   }
 
   SyncStreams(
-      ConnectionFactory connections,
+      NoticeListener.Connections connections,
       ObjectMapper mapper,
       GrantStore grants,
       FeedReader feed,
       Duration heartbeat,
       int maxStreams) {
-    this.connections = connections;
+    this.listener =
+        new NoticeListener(
+            Notices.CHANNEL,
+            connections,
+            new NoticeListener.Handler() {
+              @Override
+              public void listening() throws SQLException {
+                pokeAll(feed.head()); // notices may have been missed while not listening
+              }
+
+              @Override
+              public void notice(String payload) throws SQLException {
+                dispatch(payload);
+              }
+            });
     this.mapper = mapper;
     this.grants = grants;
     this.feed = feed;
@@ -104,7 +109,7 @@ public final class SyncStreams implements AutoCloseable {
   }
 
   void start() {
-    listener = Thread.ofPlatform().daemon().name("pisync-sync-listen").start(this::listen);
+    listener.start();
   }
 
   /** Streams open now. */
@@ -205,38 +210,6 @@ public final class SyncStreams implements AutoCloseable {
 
   // ---------------------------------------------------------------------------- the listener
 
-  private void listen() {
-    long backoff = 500;
-    while (!closed) {
-      try (Connection c = connections.open()) {
-        try (Statement st = c.createStatement()) {
-          st.execute("LISTEN " + Notices.CHANNEL);
-        }
-        backoff = 500;
-        pokeAll(feed.head()); // notices may have been missed while not listening
-        receive(c.unwrap(PGConnection.class));
-      } catch (SQLException | RuntimeException e) {
-        if (closed) return;
-        log.warn(
-            "sync stream listener lost its connection, retrying in {} ms: {}",
-            backoff,
-            e.toString());
-        sleep(backoff);
-        backoff = Math.min(backoff * 2, 30_000);
-      }
-    }
-  }
-
-  private void receive(PGConnection pg) throws SQLException {
-    while (!closed) {
-      PGNotification[] notices = pg.getNotifications(1_000);
-      if (notices == null) continue;
-      for (PGNotification n : notices) {
-        dispatch(n.getParameter());
-      }
-    }
-  }
-
   private void dispatch(String payload) throws SQLException {
     Notices.Notice notice;
     try {
@@ -272,26 +245,11 @@ public final class SyncStreams implements AutoCloseable {
     streams.forEach(s -> s.poke(head));
   }
 
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   /** Ends every stream (their requests complete) and stops listening. */
   @Override
   public void close() {
     closed = true;
     streams.forEach(s -> s.signal.offer(Boolean.TRUE));
-    if (listener != null) {
-      listener.interrupt();
-      try {
-        listener.join(2_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    listener.close();
   }
 }
