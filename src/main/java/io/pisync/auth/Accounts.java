@@ -211,7 +211,6 @@ public final class Accounts {
             return Change.LAST_ADMIN;
           }
           change.applyAsInt(h);
-          CredentialCache.announceChange(h);
           return Change.DONE;
         });
     if (outcome == Change.DONE) cache.forgetAll();

@@ -7,20 +7,23 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import org.jdbi.v3.core.Handle;
 
 /**
  * Remembers what recent credential checks found (a key's device, an account's role), so that a
  * request does not cost a database read. Every change to keys or roles sends a NOTIFY on {@link
- * #CHANNEL} in its transaction; PostgreSQL delivers it at COMMIT to every PiSync instance on the
- * database (and from the command line tools), and each instance then forgets everything. The
- * instance that made the change forgets at once, before answering.
+ * #CHANNEL} (database triggers, migration V6, so changes made by any tool or by hand count too);
+ * PostgreSQL delivers it at COMMIT to every PiSync instance on the database, and each instance then
+ * forgets everything. The instance that made the change forgets at once, before answering.
  *
- * <p>Nothing is remembered while the instance is not listening (before the first LISTEN, or after
- * its connection is lost), so a missed notice can never keep a revoked key alive.
+ * <p>Nothing remembered is used while the instance is not listening (before the first LISTEN, after
+ * its connection is lost, or when the connection has not answered a ping for 15 s), so a missed
+ * notice can never keep a revoked key alive.
  */
 public final class CredentialCache implements AutoCloseable {
   public static final String CHANNEL = "pisync_credentials";
+
+  /** Three missed pings of the listener (one every 5 s): stop trusting what is remembered. */
+  private static final Duration TRUSTED_FOR = Duration.ofSeconds(15);
 
   private final Cache<String, Object> entries;
 
@@ -75,13 +78,14 @@ public final class CredentialCache implements AutoCloseable {
   /** The remembered answer for {@code key}, else {@code load}'s, remembered when present. */
   @SuppressWarnings("unchecked")
   <T> Optional<T> get(String key, Supplier<Optional<T>> load) {
-    if (listening) {
+    boolean trusted = trusted();
+    if (trusted) {
       Object hit = entries.getIfPresent(key);
       if (hit != null) return Optional.of((T) hit);
     }
     long seen = generation.get();
     Optional<T> loaded = load.get();
-    if (loaded.isPresent() && listening && generation.get() == seen) {
+    if (loaded.isPresent() && trusted && generation.get() == seen) {
       entries.put(key, loaded.get());
       // A change that landed while we stored the answer: forget it again.
       if (generation.get() != seen) entries.invalidate(key);
@@ -89,9 +93,12 @@ public final class CredentialCache implements AutoCloseable {
     return loaded;
   }
 
-  /** Tells every instance, at COMMIT of {@code h}'s transaction, that credentials changed. */
-  static void announceChange(Handle h) {
-    h.execute("NOTIFY " + CHANNEL);
+  /**
+   * Remembered answers are used only while the listener is up and its connection answered recently:
+   * a connection that died silently would hear no change.
+   */
+  private boolean trusted() {
+    return listening && listener.heardWithin(TRUSTED_FOR);
   }
 
   /** Forgets everything remembered. */

@@ -95,7 +95,6 @@ public final class DeviceKeys {
     Optional<Rotated> rotated =
         jdbi.inTransaction(h -> {
           if (!lockDevice(h, deviceId)) return Optional.empty();
-          CredentialCache.announceChange(h);
           h.createUpdate(
                   """
                   UPDATE device_keys SET expires_at = :until
@@ -117,7 +116,6 @@ public final class DeviceKeys {
     boolean revoked =
         jdbi.inTransaction(h -> {
           if (!lockDevice(h, deviceId)) return false;
-          CredentialCache.announceChange(h);
           h.createUpdate(
                   "UPDATE device_keys SET revoked_at = :now"
                       + " WHERE device_id = :id AND revoked_at IS NULL")

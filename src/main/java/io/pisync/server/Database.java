@@ -115,6 +115,8 @@ public final class Database implements AutoCloseable {
     if (pool.getPassword() != null) props.setProperty("password", pool.getPassword());
     props.setProperty("ApplicationName", "pisync-listen");
     props.setProperty("tcpKeepAlive", "true");
+    // A listener pings every few seconds; a dead link must end in an error, not a wait.
+    props.setProperty("socketTimeout", "30");
     return java.sql.DriverManager.getConnection(pool.getJdbcUrl(), props);
   }
 

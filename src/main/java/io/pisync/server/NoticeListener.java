@@ -32,10 +32,13 @@ public final class NoticeListener implements AutoCloseable {
     default void deaf() {}
   }
 
+  static final java.time.Duration PING_EVERY = java.time.Duration.ofSeconds(5);
+
   private final String channel;
   private final Connections connections;
   private final Handler handler;
   private volatile boolean closed;
+  private volatile long lastHeardNanos = System.nanoTime() - Long.MAX_VALUE / 2;
   private Thread thread;
 
   /** {@code channel} must be a plain identifier (it is not quoted). */
@@ -59,9 +62,11 @@ public final class NoticeListener implements AutoCloseable {
         try (Statement st = c.createStatement()) {
           st.execute("LISTEN " + channel);
         }
+        if (closed) return;
         backoff = 500;
+        heard();
         handler.listening();
-        receive(c.unwrap(PGConnection.class));
+        receive(c, c.unwrap(PGConnection.class));
       } catch (SQLException | RuntimeException e) {
         if (closed) return;
         log.warn(
@@ -77,14 +82,41 @@ public final class NoticeListener implements AutoCloseable {
     }
   }
 
-  private void receive(PGConnection pg) throws SQLException {
+  private void receive(Connection c, PGConnection pg) throws SQLException {
     while (!closed) {
       PGNotification[] notices = pg.getNotifications(1_000);
-      if (notices == null) continue;
-      for (PGNotification n : notices) {
-        handler.notice(n.getParameter());
+      if (notices != null && notices.length > 0) {
+        heard();
+        for (PGNotification n : notices) {
+          handle(n.getParameter());
+        }
+      } else if (System.nanoTime() - lastHeardNanos > PING_EVERY.toNanos()) {
+        try (Statement st = c.createStatement()) {
+          st.setQueryTimeout((int) PING_EVERY.toSeconds());
+          st.execute("SELECT 1");
+        }
+        heard();
       }
     }
+  }
+
+  /** A notice the handler fails on is treated as missed: the handler catches up as on start. */
+  private void handle(String payload) throws SQLException {
+    try {
+      handler.notice(payload);
+    } catch (RuntimeException e) {
+      log.warn("handling a notice on {} failed, catching up instead: {}", channel, e.toString());
+      handler.listening();
+    }
+  }
+
+  private void heard() {
+    lastHeardNanos = System.nanoTime();
+  }
+
+  /** Whether the listening connection answered within {@code span}. */
+  public boolean heardWithin(java.time.Duration span) {
+    return System.nanoTime() - lastHeardNanos <= span.toNanos();
   }
 
   private static void sleep(long millis) {

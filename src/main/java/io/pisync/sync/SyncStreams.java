@@ -58,6 +58,8 @@ public final class SyncStreams implements AutoCloseable {
   private static final class Stream {
     final String device;
     volatile Set<String> scopes = Set.of();
+    private final java.util.concurrent.locks.ReentrantLock reloading =
+        new java.util.concurrent.locks.ReentrantLock();
     final AtomicLong latest = new AtomicLong(-1);
     final BlockingQueue<Boolean> signal = new ArrayBlockingQueue<>(1);
 
@@ -69,8 +71,17 @@ public final class SyncStreams implements AutoCloseable {
      * Reads the scopes again. One reading at a time: a reading that began before a grant committed
      * never overwrites one made after it.
      */
-    synchronized void reload(ScopeReader reader) throws SQLException {
-      scopes = reader.read(device);
+    /**
+     * One reload at a time, so the last one read is the one kept (a lock, not synchronized: a JDBC
+     * read inside synchronized pins the virtual thread's carrier on JDK 21).
+     */
+    void reload(ScopeReader reader) throws SQLException {
+      reloading.lock();
+      try {
+        scopes = reader.read(device);
+      } finally {
+        reloading.unlock();
+      }
     }
 
     void poke(long head) {
@@ -93,7 +104,9 @@ public final class SyncStreams implements AutoCloseable {
             new NoticeListener.Handler() {
               @Override
               public void listening() throws SQLException {
-                pokeAll(feed.head()); // notices may have been missed while not listening
+                // Notices may have been missed while not listening: grants, and changes.
+                for (Stream s : streams) s.reload(SyncStreams.this::scopesOf);
+                pokeAll(feed.head());
               }
 
               @Override

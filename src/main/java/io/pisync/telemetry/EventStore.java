@@ -160,13 +160,17 @@ public final class EventStore {
    * will be computed from.
    */
   private Map<String, DeviceDelta> lockDevices(Connection c, Plan plan) throws SQLException {
+    java.sql.Savepoint beforeLocks = c.setSavepoint();
     Map<String, DeviceDelta> deltas = lock(c, plan.deviceIds);
     if (deltas.size() == plan.deviceIds.size()) {
       return deltas;
     }
-    // New devices: create them, then lock them too (another batch may have created them first).
-    // Checking for them first keeps the common case to one statement: an INSERT ... ON CONFLICT
-    // that finds every row already there costs more than the SELECT.
+    // New devices. Creating one may wait for another batch creating it too; holding the known
+    // devices' locks meanwhile would take locks out of id order and could deadlock. So let them
+    // go, create the missing devices, and lock them all again in one pass, in id order.
+    // (Checking first keeps the common case to one statement: an INSERT ... ON CONFLICT that
+    // finds every row already there costs more than the SELECT.)
+    c.rollback(beforeLocks);
     List<String> missing = plan.deviceIds.stream().filter(id -> !deltas.containsKey(id)).toList();
     Set<String> created = new HashSet<>();
     try (PreparedStatement ps = c.prepareStatement(CREATE_DEVICES)) {
@@ -179,10 +183,9 @@ public final class EventStore {
         }
       }
     }
-    Map<String, DeviceDelta> fresh = lock(c, missing);
-    fresh.values().forEach(d -> d.createdNow = created.contains(d.deviceId));
-    deltas.putAll(fresh);
-    return deltas;
+    Map<String, DeviceDelta> all = lock(c, plan.deviceIds);
+    all.values().forEach(d -> d.createdNow = created.contains(d.deviceId));
+    return all;
   }
 
   private static Map<String, DeviceDelta> lock(Connection c, Collection<String> deviceIds)

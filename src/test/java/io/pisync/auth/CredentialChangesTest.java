@@ -60,6 +60,50 @@ class CredentialChangesTest {
   }
 
   @Test
+  void aKeyRevokedByHandInTheDatabaseIsRefusedByEveryInstance() throws Exception {
+    String key = one.deviceKey("cc-by-hand");
+    Api onOne = one.anonymous().withBearer(key);
+    Api onTwo = two.anonymous().withBearer(key);
+    assertThat(onOne.get("/api/v1/devices/cc-by-hand/registration").status()).isEqualTo(200);
+    assertThat(onTwo.get("/api/v1/devices/cc-by-hand/registration").status()).isEqualTo(200);
+
+    try (java.sql.Connection c =
+            java.sql.DriverManager.getConnection(one.jdbcUrl(), "postgres", "");
+        var st = c.createStatement()) {
+      st.executeUpdate("UPDATE device_keys SET revoked_at = now() WHERE device_id = 'cc-by-hand'");
+    }
+
+    assertThat(within(() -> onOne.get("/api/v1/devices/cc-by-hand/registration").status(), 401))
+        .isEqualTo(401);
+    assertThat(within(() -> onTwo.get("/api/v1/devices/cc-by-hand/registration").status(), 401))
+        .isEqualTo(401);
+  }
+
+  @Test
+  void aKeyRevokedWhileTheInstancesCannotHearItIsStillRefused() throws Exception {
+    String key = one.deviceKey("cc-deaf");
+    Api onTwo = two.anonymous().withBearer(key);
+    assertThat(onTwo.get("/api/v1/devices/cc-deaf/registration").status()).isEqualTo(200);
+
+    try (java.sql.Connection c =
+            java.sql.DriverManager.getConnection(one.jdbcUrl(), "postgres", "");
+        var st = c.createStatement()) {
+      // Cut every listening connection, then revoke at once, while the listeners are
+      // reconnecting: the notice is sent to nobody.
+      st.execute(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+              + " WHERE application_name = 'pisync-listen'");
+      st.executeUpdate("UPDATE device_keys SET revoked_at = now() WHERE device_id = 'cc-deaf'");
+    }
+
+    assertThat(within(() -> onTwo.get("/api/v1/devices/cc-deaf/registration").status(), 401))
+        .as(
+            "what instance two remembered is forgotten when its listener is cut, though the"
+                + " notice went to nobody")
+        .isEqualTo(401);
+  }
+
+  @Test
   void aRotatedKeyStopsOnTheOtherInstanceWhenItsGraceEnds() {
     String old = one.deviceKey("cc-rotated");
     Api oldOnTwo = two.anonymous().withBearer(old);
