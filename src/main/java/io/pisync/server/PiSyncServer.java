@@ -1,6 +1,5 @@
 package io.pisync.server;
 
-import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.javalin.Javalin;
@@ -84,7 +83,11 @@ public final class PiSyncServer implements AutoCloseable {
       mapper
           .getFactory()
           .setStreamReadConstraints(
-              StreamReadConstraints.builder()
+              // On top of the mapper's own limits (string and number lengths), not instead.
+              mapper
+                  .getFactory()
+                  .streamReadConstraints()
+                  .rebuild()
                   .maxNestingDepth(config.security().jsonMaxDepth())
                   .maxTokenCount(config.security().jsonMaxTokens())
                   .build());

@@ -57,6 +57,14 @@ class HttpHardeningTest {
       for (int i = 0; i < 600; i++) many.append(i == 0 ? "" : ",").append("{\"a\":1}");
       var wide = device.post("/api/v1/sync-events/batch", many.append("]}").toString());
       assertThat(wide.status()).isEqualTo(400);
+      // Numbers past 100 digits are refused by the parser (their parsing cost grows fast).
+      String longNumber = "1".repeat(150);
+      var big =
+          device.post(
+              "/api/v1/sync-events",
+              "{\"device_id\":\"deep-dev\",\"total_files_synced\":" + longNumber + "}");
+      assertThat(big.status()).isEqualTo(400);
+      assertThat(big.json().get("type").asText()).endsWith("/malformed-json");
     }
   }
 
