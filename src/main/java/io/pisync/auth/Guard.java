@@ -150,10 +150,7 @@ public final class Guard {
     if (security.metricsToken().isEmpty()) return;
     Optional<String> given = bearer(ctx);
     if (given.isEmpty() || !Secrets.equal(given.get(), security.metricsToken().get())) {
-      limit(ctx, "address:" + ctx.ip(), security.addressRequestsPerMinute());
-      ctx.header("WWW-Authenticate", CHALLENGE);
-      throw new ApiProblem(
-          ProblemType.UNAUTHENTICATED, "metrics need the configured token (PISYNC_METRICS_TOKEN)");
+      throw unauthenticated(ctx, "metrics need the configured token (PISYNC_METRICS_TOKEN)");
     }
   }
 

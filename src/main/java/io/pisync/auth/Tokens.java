@@ -178,13 +178,14 @@ public final class Tokens {
       return Optional.empty();
     }
     Instant now = clock.instant();
+    byte[] hash = Secrets.digest(token);
     return jdbi.inTransaction(h -> {
       record Row(String username, OffsetDateTime expiresAt, OffsetDateTime revokedAt) {}
       Optional<Row> row =
           h.createQuery(
                   "SELECT username, expires_at, revoked_at FROM refresh_tokens"
                       + " WHERE token_hash = :hash FOR UPDATE")
-              .bind("hash", Secrets.digest(token))
+              .bind("hash", hash)
               .map((rs, ctx) ->
                   new Row(
                       rs.getString(1),
@@ -199,7 +200,7 @@ public final class Tokens {
         return Optional.empty();
       }
       h.createUpdate("UPDATE refresh_tokens SET revoked_at = :now WHERE token_hash = :hash")
-          .bind("hash", Secrets.digest(token))
+          .bind("hash", hash)
           .bind("now", DeviceKeys.at(now))
           .execute();
       return Optional.of(row.get().username());

@@ -1,5 +1,6 @@
 package io.pisync.device;
 
+import io.pisync.server.Transactions;
 import io.pisync.telemetry.EventStore;
 import io.pisync.telemetry.StoredEvent;
 import java.sql.Connection;
@@ -121,38 +122,41 @@ public final class DeviceStore {
 
   public List<FailingDevice> repeatedFailures(
       FailureCriteria criteria, int limit, Optional<FailureKey> after) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      Map<String, Long> counts = new HashMap<>();
-      List<DeviceSummary> devices = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(failureSql(criteria, after))) {
-        int i = 1;
-        ps.setString(i++, inactiveBefore());
-        if (criteria.since().isPresent()) {
-          ps.setTimestamp(i++, Timestamp.from(criteria.since().get()));
-        }
-        ps.setLong(i++, criteria.threshold());
-        if (after.isPresent()) {
-          ps.setLong(i++, after.get().failures());
-          ps.setLong(i++, after.get().failures());
-          ps.setString(i++, after.get().deviceId());
-        }
-        ps.setInt(i, limit);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            DeviceSummary summary = summary(rs);
-            devices.add(summary);
-            counts.put(summary.deviceId(), rs.getLong("failures"));
+    // One transaction: the newest failures are read with SET LOCAL (see mergeNewestFirst).
+    return Transactions.run(
+        dataSource,
+        c -> {
+          Map<String, Long> counts = new HashMap<>();
+          List<DeviceSummary> devices = new ArrayList<>();
+          try (PreparedStatement ps = c.prepareStatement(failureSql(criteria, after))) {
+            int i = 1;
+            ps.setString(i++, inactiveBefore());
+            if (criteria.since().isPresent()) {
+              ps.setTimestamp(i++, Timestamp.from(criteria.since().get()));
+            }
+            ps.setLong(i++, criteria.threshold());
+            if (after.isPresent()) {
+              ps.setLong(i++, after.get().failures());
+              ps.setLong(i++, after.get().failures());
+              ps.setString(i++, after.get().deviceId());
+            }
+            ps.setInt(i, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                DeviceSummary summary = summary(rs);
+                devices.add(summary);
+                counts.put(summary.deviceId(), rs.getLong("failures"));
+              }
+            }
           }
-        }
-      }
-      Map<String, List<StoredEvent>> recent =
-          newestFailures(c, devices.stream().map(DeviceSummary::deviceId).toList(), criteria);
-      return devices.stream()
-          .map(d ->
-              new FailingDevice(
-                  d, counts.get(d.deviceId()), recent.getOrDefault(d.deviceId(), List.of())))
-          .toList();
-    }
+          Map<String, List<StoredEvent>> recent =
+              newestFailures(c, devices.stream().map(DeviceSummary::deviceId).toList(), criteria);
+          return devices.stream()
+              .map(d ->
+                  new FailingDevice(
+                      d, counts.get(d.deviceId()), recent.getOrDefault(d.deviceId(), List.of())))
+              .toList();
+        });
   }
 
   private static String failureSql(FailureCriteria criteria, Optional<FailureKey> after) {
@@ -209,11 +213,10 @@ public final class DeviceStore {
    */
   public Map<String, List<StoredEvent>> newestFailures(
       List<String> deviceIds, FailureCriteria criteria) throws SQLException {
-    try (Connection c = dataSource.getConnection()) {
-      return newestFailures(c, deviceIds, criteria);
-    }
+    return Transactions.run(dataSource, c -> newestFailures(c, deviceIds, criteria));
   }
 
+  /** On an open transaction (the planner setting is local to it). */
   private Map<String, List<StoredEvent>> newestFailures(
       Connection c, List<String> deviceIds, FailureCriteria criteria) throws SQLException {
     Map<String, List<StoredEvent>> recent = new HashMap<>();
@@ -227,9 +230,8 @@ public final class DeviceStore {
             + criteria.statusCondition("e")
             + (criteria.since().isPresent() ? " AND e.occurred_at > ?" : "")
             + " ORDER BY e.occurred_at DESC LIMIT 5) r";
-    c.setAutoCommit(false);
+    mergeNewestFirst(c);
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      mergeNewestFirst(c);
       ps.setArray(1, c.createArrayOf("text", deviceIds.toArray()));
       if (criteria.since().isPresent()) {
         ps.setTimestamp(2, Timestamp.from(criteria.since().get()));
@@ -240,16 +242,6 @@ public final class DeviceStore {
           recent.computeIfAbsent(e.deviceId(), k -> new ArrayList<>()).add(e);
         }
       }
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      try {
-        c.rollback();
-      } catch (SQLException rollback) {
-        e.addSuppressed(rollback);
-      }
-      throw e;
-    } finally {
-      c.setAutoCommit(true);
     }
     return recent;
   }

@@ -3,6 +3,7 @@ package io.pisync.server;
 import io.javalin.http.Context;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pisync.auth.Access;
+import io.pisync.auth.Secrets;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
 import io.pisync.http.Routes;
@@ -41,29 +42,24 @@ final class OperationsRoutes {
         .get("/docs/assets/{file}", Access.PUBLIC, this::asset);
   }
 
+  private static final byte[] DOCS_PAGE = read("docs.html");
+
   /** The page's one inline script is allowed by its digest; nothing else inline runs. */
   private static final String DOCS_POLICY = docsPolicy();
 
   private static String docsPolicy() {
-    String page = new String(read("docs.html"), java.nio.charset.StandardCharsets.UTF_8);
+    String page = new String(DOCS_PAGE, java.nio.charset.StandardCharsets.UTF_8);
     int start = page.indexOf("<script>") + "<script>".length();
     String script = page.substring(start, page.indexOf("</script>", start));
-    try {
-      byte[] digest =
-          java.security.MessageDigest.getInstance("SHA-256")
-              .digest(script.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return "default-src 'self'; script-src 'self' 'sha256-"
-          + java.util.Base64.getEncoder().encodeToString(digest)
-          + "'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
-          + " frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "default-src 'self'; script-src 'self' 'sha256-"
+        + java.util.Base64.getEncoder().encodeToString(Secrets.digest(script))
+        + "'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+        + " frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
   }
 
   private void docs(Context ctx) {
     ctx.header("Content-Security-Policy", DOCS_POLICY);
-    serve(ctx, "docs.html", "text/html; charset=utf-8");
+    ctx.contentType("text/html; charset=utf-8").result(DOCS_PAGE);
   }
 
   private static byte[] read(String resource) {

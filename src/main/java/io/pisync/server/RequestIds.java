@@ -21,7 +21,8 @@ final class RequestIds {
   /** 128 random bits as hex: unique enough to find a request in logs, and cheap to make. */
   private static String newId() {
     var random = java.util.concurrent.ThreadLocalRandom.current();
-    return String.format("%016x%016x", random.nextLong(), random.nextLong());
+    return java.util.HexFormat.of().toHexDigits(random.nextLong())
+        + java.util.HexFormat.of().toHexDigits(random.nextLong());
   }
 
   static String of(Context ctx) {

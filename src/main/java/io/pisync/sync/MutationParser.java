@@ -53,10 +53,6 @@ public final class MutationParser {
     this.canonical = mapper.copy().configure(JsonNodeFeature.WRITE_PROPERTIES_SORTED, true);
   }
 
-  public Parsed parse(JsonNode item) {
-    return parse(item, null);
-  }
-
   /**
    * @param structural what reading the request found wrong inside this item (a duplicate key, too
    *     deep), or null

@@ -3,9 +3,5 @@ package io.pisync.sync;
 /** What a mutation does to its record. */
 public enum Op {
   UPSERT,
-  DELETE;
-
-  public String wire() {
-    return name().toLowerCase(java.util.Locale.ROOT);
-  }
+  DELETE
 }

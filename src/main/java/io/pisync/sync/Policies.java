@@ -281,7 +281,8 @@ final class Policies {
     return new Decision.Reject("validation", describe(errors), errors);
   }
 
-  private static String describe(List<FieldError> errors) {
+  /** A rejection's detail: "field: message" for each error. */
+  static String describe(List<FieldError> errors) {
     return String.join(
         "; ", errors.stream().map(err -> err.field() + ": " + err.message()).toList());
   }

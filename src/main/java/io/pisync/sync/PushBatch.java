@@ -141,9 +141,7 @@ final class PushBatch {
   }
 
   private static PushResult invalid(String mutationId, List<FieldError> errors) {
-    String detail =
-        String.join("; ", errors.stream().map(e -> e.field() + ": " + e.message()).toList());
-    return new PushResult.Rejected(mutationId, "validation", detail, errors);
+    return new PushResult.Rejected(mutationId, "validation", Policies.describe(errors), errors);
   }
 
   private PushResult decide(Mutation m) {

@@ -54,20 +54,18 @@ final class PushStore {
   private final ObjectMapper mapper;
   private final Policies policies;
 
-  /** The answer, and the feed head after the push and scopes it changed (empty: none). */
-  record Pushed(List<PushResult> results, long head, Set<String> changedScopes) {}
-
   PushStore(DataSource dataSource, ObjectMapper mapper) {
     this.dataSource = dataSource;
     this.mapper = mapper;
     this.policies = new Policies(mapper);
   }
 
-  Pushed push(String device, List<Parsed> items, Instant receivedAt) throws SQLException {
+  /** One result per item, in order. */
+  List<PushResult> push(String device, List<Parsed> items, Instant receivedAt) throws SQLException {
     return Transactions.run(dataSource, c -> push(c, device, items, receivedAt));
   }
 
-  private Pushed push(Connection c, String device, List<Parsed> items, Instant receivedAt)
+  private List<PushResult> push(Connection c, String device, List<Parsed> items, Instant receivedAt)
       throws SQLException {
     lockDevice(c, device);
     var batch =
@@ -90,7 +88,7 @@ final class PushStore {
     insertMutations(c, device, receivedAt, batch.stored());
     updateDeviceState(c, device, receivedAt, items.size(), batch);
     if (batch.changed().isEmpty()) {
-      return new Pushed(results, 0, Set.of());
+      return results;
     }
     long head = takePositions(c, batch.changed().size());
     List<StoredRecord> rows = numbered(batch.changed().values(), head);
@@ -98,7 +96,7 @@ final class PushStore {
     Set<String> scopes = new TreeSet<>();
     rows.forEach(r -> scopes.add(r.key().scope()));
     Notices.notify(c, mapper, new Notices.Notice(head, device, scopes, List.of()));
-    return new Pushed(results, head, scopes);
+    return results;
   }
 
   private static void lockDevice(Connection c, String device) throws SQLException {

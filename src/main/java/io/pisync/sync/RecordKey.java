@@ -1,8 +1,7 @@
 package io.pisync.sync;
 
 /** Which record: its scope, collection and id. Valid once built. */
-public record RecordKey(String scope, String collection, String recordId)
-    implements Comparable<RecordKey> {
+public record RecordKey(String scope, String collection, String recordId) {
   public RecordKey {
     if (!SyncIds.isId(scope)) throw new IllegalArgumentException("bad scope " + scope);
     if (!SyncIds.isCollection(collection)) {
@@ -21,13 +20,6 @@ public record RecordKey(String scope, String collection, String recordId)
       h = (h ^ 0x1f) * 0x100000001b3L;
     }
     return h;
-  }
-
-  @Override
-  public int compareTo(RecordKey o) {
-    int c = scope.compareTo(o.scope);
-    if (c == 0) c = collection.compareTo(o.collection);
-    return c != 0 ? c : recordId.compareTo(o.recordId);
   }
 
   @Override

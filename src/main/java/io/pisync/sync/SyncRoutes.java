@@ -100,7 +100,7 @@ final class SyncRoutes {
     PushBody body = bodies.read(ctx);
     checkFields(body.tree(), Set.of("mutations"));
     List<Parsed> items = mutations(body, true);
-    ctx.json(PushResponse.of(pushes.push(device, items, now()).results()));
+    ctx.json(PushResponse.of(pushes.push(device, items, now())));
   }
 
   private void pull(Context ctx) throws SQLException {
@@ -145,7 +145,7 @@ final class SyncRoutes {
     int limit = limit(body.tree());
     if (cursor.isEmpty()) cursor = Optional.of(SyncCursor.initial(feed.head()));
     PushResponse pushed =
-        PushResponse.of(items.isEmpty() ? List.of() : pushes.push(device, items, now()).results());
+        PushResponse.of(items.isEmpty() ? List.of() : pushes.push(device, items, now()));
     try {
       ctx.json(new SyncResponse(pushed, pullPage(device, cursor, limit)));
     } catch (ApiProblem problem) {

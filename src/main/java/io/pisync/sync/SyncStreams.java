@@ -69,11 +69,8 @@ public final class SyncStreams implements AutoCloseable {
 
     /**
      * Reads the scopes again. One reading at a time: a reading that began before a grant committed
-     * never overwrites one made after it.
-     */
-    /**
-     * One reload at a time, so the last one read is the one kept (a lock, not synchronized: a JDBC
-     * read inside synchronized pins the virtual thread's carrier on JDK 21).
+     * never overwrites one made after it (a lock, not synchronized: a JDBC read inside synchronized
+     * pins the virtual thread's carrier on JDK 21).
      */
     void reload(ScopeReader reader) throws SQLException {
       reloading.lock();

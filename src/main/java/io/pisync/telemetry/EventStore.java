@@ -258,11 +258,8 @@ public final class EventStore {
     }
   }
 
-  private static Array column(
-      Connection c,
-      String type,
-      List<StoredEvent> rows,
-      java.util.function.Function<StoredEvent, Object> value)
+  private static <T> Array column(
+      Connection c, String type, List<T> rows, java.util.function.Function<T, Object> value)
       throws SQLException {
     Object[] values = new Object[rows.size()];
     for (int i = 0; i < values.length; i++) {
@@ -285,16 +282,10 @@ public final class EventStore {
     // In id order, so two batches sharing ids wait for each other instead of deadlocking.
     keyed.sort(java.util.Comparator.comparing(StoredEvent::eventId));
     try (PreparedStatement ps = c.prepareStatement(CLAIM_EVENT_IDS)) {
-      ps.setArray(1, c.createArrayOf("uuid", keyed.stream().map(StoredEvent::eventId).toArray()));
-      ps.setArray(2, c.createArrayOf("text", keyed.stream().map(StoredEvent::deviceId).toArray()));
-      ps.setArray(
-          3,
-          c.createArrayOf(
-              "text", keyed.stream().map(e -> EventCopy.timestampText(e.timestamp())).toArray()));
-      ps.setArray(
-          4,
-          c.createArrayOf(
-              "text", keyed.stream().map(e -> EventCopy.timestampText(e.receivedAt())).toArray()));
+      ps.setArray(1, column(c, "uuid", keyed, StoredEvent::eventId));
+      ps.setArray(2, column(c, "text", keyed, StoredEvent::deviceId));
+      ps.setArray(3, column(c, "text", keyed, e -> EventCopy.timestampText(e.timestamp())));
+      ps.setArray(4, column(c, "text", keyed, e -> EventCopy.timestampText(e.receivedAt())));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           claimed.add(rs.getObject(1, UUID.class));
