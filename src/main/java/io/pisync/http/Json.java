@@ -1,6 +1,8 @@
 package io.pisync.http;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -11,7 +13,13 @@ public final class Json {
   private Json() {}
 
   public static ObjectMapper newMapper() {
-    ObjectMapper mapper = new ObjectMapper();
+    // Jackson's default buffer pool is per thread; every request runs on a new virtual thread, so
+    // it would allocate fresh buffers for every body read and every answer written.
+    ObjectMapper mapper =
+        new ObjectMapper(
+            JsonFactory.builder()
+                .recyclerPool(JsonRecyclerPools.sharedConcurrentDequePool())
+                .build());
     mapper
         .getFactory()
         .setStreamReadConstraints(

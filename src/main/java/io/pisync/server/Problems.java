@@ -67,7 +67,7 @@ final class Problems {
   }
 
   private static ApiProblem tooLarge(Context ctx) {
-    Long max = ctx.attribute("maxBodyBytes");
+    Long max = ctx.attribute(io.pisync.http.JsonBody.MAX_BODY_BYTES);
     var problem =
         new ApiProblem(
             ProblemType.PAYLOAD_TOO_LARGE, "the request body is larger than " + max + " bytes");

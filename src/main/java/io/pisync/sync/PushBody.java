@@ -66,11 +66,11 @@ record PushBody(JsonNode tree, Map<Integer, FieldError> itemErrors) {
         if (e.type() != ProblemType.MALFORMED_JSON) throw e;
       }
       JsonNode tree = JsonBody.read(ctx, lenient);
-      return new PushBody(tree, new Scan(maxDepth).items(lenient, ctx.bodyAsBytes()));
+      return new PushBody(tree, new Scan(maxDepth).items(lenient, JsonBody.bytes(ctx)));
     }
 
     private static ApiProblem tooLarge(Context ctx) {
-      Long max = ctx.attribute("maxBodyBytes");
+      Long max = ctx.attribute(JsonBody.MAX_BODY_BYTES);
       if (max == null)
         return new ApiProblem(ProblemType.PAYLOAD_TOO_LARGE, "the push is too large");
       return new ApiProblem(

@@ -154,6 +154,7 @@ public final class EventWriter implements AutoCloseable {
     // Events that arrived as the writers stopped: answer them (503), never leave them waiting.
     List<Pending> left = new ArrayList<>();
     queue.drainTo(left);
+    if (left.isEmpty()) return;
     fail(
         left,
         ApiProblem.retryLater(ProblemType.OVERLOADED, "the server is shutting down; retry", 1));

@@ -182,6 +182,28 @@ class ValidationTest {
   }
 
   @Test
+  void aBodyOfUnknownLengthIsReadAndHeldToTheSameLimit() {
+    String body = Api.json(event("chunked-dev", RECENT, 2, 0));
+    Api.Response stored = server.api().send(chunked(body));
+    assertThat(stored.status()).isEqualTo(201);
+    assertThat(stored.json().get("device_id").asText()).isEqualTo("chunked-dev");
+
+    String huge = "{\"device_id\":\"" + "x".repeat(1_100_000) + "\"}";
+    Api.Response refused = server.api().send(chunked(huge));
+    assertProblem(refused, 413, "/payload-too-large");
+  }
+
+  /** No Content-Length: the client streams the body in chunks. */
+  private static java.net.http.HttpRequest.Builder chunked(String body) {
+    byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return java.net.http.HttpRequest.newBuilder(server.api().uri("/api/v1/sync-events"))
+        .header("Content-Type", "application/json")
+        .POST(
+            java.net.http.HttpRequest.BodyPublishers.ofInputStream(
+                () -> new java.io.ByteArrayInputStream(bytes)));
+  }
+
+  @Test
   void deeplyNestedJsonIsRejectedAs400() {
     String nested = "[".repeat(5000) + "]".repeat(5000);
     var r = server.api().post("/api/v1/sync-events", nested);
