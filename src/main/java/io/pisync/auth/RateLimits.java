@@ -27,10 +27,10 @@ public final class RateLimits {
   private final PostgreSQLSelectForUpdateBasedProxyManager<String> shared;
 
   private RateLimits(
-      TimeMeter time,
+      InstantSource clock,
       Cache<String, Bucket> local,
       PostgreSQLSelectForUpdateBasedProxyManager<String> shared) {
-    this.time = time;
+    this.time = meter(clock);
     this.local = local;
     this.shared = shared;
   }
@@ -42,22 +42,21 @@ public final class RateLimits {
             .expireAfterAccess(Duration.ofMinutes(10))
             .maximumSize(1_000_000)
             .build();
-    return new RateLimits(meter(clock), cache, null);
+    return new RateLimits(clock, cache, null);
   }
 
   /** Buckets in the table {@code rate_limit_buckets}, shared by every instance on the database. */
   public static RateLimits shared(DataSource dataSource, InstantSource clock) {
-    TimeMeter time = meter(clock);
     var proxy =
         Bucket4jPostgreSQL.selectForUpdateBasedBuilder(dataSource)
             .primaryKeyMapper(PrimaryKeyMapper.STRING)
             .table("rate_limit_buckets")
-            .clientClock(time)
+            .clientClock(meter(clock))
             .expirationAfterWrite(
                 ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(
                     Duration.ofMinutes(1)))
             .build();
-    return new RateLimits(time, null, proxy);
+    return new RateLimits(clock, null, proxy);
   }
 
   /** What a request may do under its limit, and the numbers for the RateLimit-* headers. */
@@ -94,10 +93,23 @@ public final class RateLimits {
         Math.ceilDiv(nanos, 1_000_000_000L));
   }
 
-  /** Drops expired shared buckets; a no-op in memory (the cache expires its own). */
-  public int removeExpired() {
-    return shared == null ? 0 : shared.removeExpired(1000);
+  /**
+   * Drops every expired shared bucket, a thousand rows per statement; a no-op in memory (the cache
+   * expires its own). A bucket expires a minute after it would have refilled. (Bucket4j dates
+   * expiry by the system clock, not the one it is given, so this runs on the system clock.)
+   */
+  int removeExpired() {
+    if (shared == null) return 0;
+    int removed = 0;
+    int last;
+    do {
+      last = shared.removeExpired(REMOVE_PER_STATEMENT);
+      removed += last;
+    } while (last >= REMOVE_PER_STATEMENT);
+    return removed;
   }
+
+  private static final int REMOVE_PER_STATEMENT = 1000;
 
   private static BucketConfiguration configuration(int perMinute) {
     return BucketConfiguration.builder()

@@ -8,6 +8,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
@@ -25,16 +28,23 @@ public final class Security implements AutoCloseable {
   private final DeviceKeys keys;
   private final Accounts accounts;
   private final Tokens tokens;
+  private final RateLimits limits;
   private final Guard guard;
   private final Config config;
   private final ObjectMapper mapper;
   private final InstantSource clock;
+
+  private static final long CLEAN_EVERY_MINUTES = 5;
+  private final ScheduledExecutorService cleaner =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> Thread.ofPlatform().daemon().name("pisync-auth-clean-up").unstarted(r));
 
   private Security(
       CredentialCache cache,
       DeviceKeys keys,
       Accounts accounts,
       Tokens tokens,
+      RateLimits limits,
       Guard guard,
       Config config,
       ObjectMapper mapper,
@@ -43,6 +53,7 @@ public final class Security implements AutoCloseable {
     this.keys = keys;
     this.accounts = accounts;
     this.tokens = tokens;
+    this.limits = limits;
     this.guard = guard;
     this.config = config;
     this.mapper = mapper;
@@ -72,15 +83,46 @@ public final class Security implements AutoCloseable {
         s.sharedRateLimits() ? RateLimits.shared(dataSource, clock) : RateLimits.inMemory(clock);
     ensureAdmin(accounts, config, System.out);
     cache.start();
-    return new Security(
-        cache,
-        keys,
-        accounts,
-        tokens,
-        new Guard(keys, accounts, tokens, limits, s),
-        config,
-        mapper,
-        clock);
+    var security =
+        new Security(
+            cache,
+            keys,
+            accounts,
+            tokens,
+            limits,
+            new Guard(keys, accounts, tokens, limits, s),
+            config,
+            mapper,
+            clock);
+    security.cleaner.scheduleWithFixedDelay(
+        security::removeExpiredQuietly, 1, CLEAN_EVERY_MINUTES, TimeUnit.MINUTES);
+    return security;
+  }
+
+  /** What one clean-up removed. */
+  public record Removed(int rateLimitBuckets, int refreshTokens) {}
+
+  /**
+   * Removes rows that can no longer matter: shared rate-limit buckets that have refilled (one per
+   * caller and limit, written on every request) and expired refresh tokens (one per sign-in and
+   * refresh). Runs every few minutes.
+   */
+  public Removed removeExpired() {
+    return new Removed(limits.removeExpired(), tokens.removeExpired());
+  }
+
+  private void removeExpiredQuietly() {
+    try {
+      Removed removed = removeExpired();
+      if (removed.rateLimitBuckets() + removed.refreshTokens() > 0) {
+        log.info(
+            "removed {} expired rate-limit buckets and {} expired refresh tokens",
+            removed.rateLimitBuckets(),
+            removed.refreshTokens());
+      }
+    } catch (RuntimeException e) {
+      log.warn("could not remove expired rate-limit buckets or refresh tokens: {}", e.toString());
+    }
   }
 
   public void register(Routes routes) {
@@ -104,6 +146,7 @@ public final class Security implements AutoCloseable {
   /** Stops listening for credential changes. */
   @Override
   public void close() {
+    cleaner.shutdownNow();
     cache.close();
   }
 

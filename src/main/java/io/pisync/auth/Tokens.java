@@ -98,6 +98,14 @@ public final class Tokens {
     }
   }
 
+  /** Forgets refresh tokens that have expired: they can never be used again. */
+  int removeExpired() {
+    return jdbi.withHandle(h ->
+        h.createUpdate("DELETE FROM refresh_tokens WHERE expires_at <= :now")
+            .bind("now", DeviceKeys.at(clock.instant()))
+            .execute());
+  }
+
   public Issued issue(String username, Role role) {
     Instant now = clock.instant();
     String refresh = Secrets.generate(REFRESH_PREFIX);

@@ -276,6 +276,11 @@ public final class PiSyncServer implements AutoCloseable {
     return routes;
   }
 
+  /** Security: its clean-up of expired rows (tests run it on demand). */
+  public io.pisync.auth.Security security() {
+    return security;
+  }
+
   /** Record sync: its purge job (tests run it on demand) and its streams. */
   public RecordSync sync() {
     return sync;

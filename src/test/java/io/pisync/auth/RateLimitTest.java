@@ -96,6 +96,51 @@ class RateLimitTest {
   }
 
   @Test
+  void sharedBucketsAndRefreshTokensAreRemovedOnceExpired() throws Exception {
+    String url = SharedPostgres.newDatabase();
+    var clock = new TestClock();
+    Map<String, String> shared =
+        Map.of("PISYNC_RATE_LIMITS_SHARED", "true", "PISYNC_REFRESH_TOKEN_DAYS", "1");
+    try (TestServer server = TestServer.start(shared, url, clock)) {
+      server.api().get("/api/v1/devices");
+      server.login("admin", TestServer.ADMIN_PASSWORD);
+      long live = rows(url, "rate_limit_buckets");
+      long tokens = rows(url, "refresh_tokens");
+      assertThat(live).isPositive();
+      assertThat(tokens).isPositive();
+      // A caller last seen long ago: its bucket expired (Bucket4j dates expiry by the system
+      // clock, so the test writes an old row rather than waiting).
+      sql(
+          url,
+          "INSERT INTO rate_limit_buckets (id, state, expires_at) VALUES ('gone/60', NULL, 1)");
+
+      var removed = server.server().security().removeExpired();
+      assertThat(removed.rateLimitBuckets()).isEqualTo(1);
+      assertThat(removed.refreshTokens()).as("not expired yet").isZero();
+      assertThat(rows(url, "rate_limit_buckets")).as("the buckets in use stay").isEqualTo(live);
+      assertThat(server.api().get("/api/v1/devices").status()).isEqualTo(200);
+
+      clock.advance(Duration.ofDays(1));
+      assertThat(server.server().security().removeExpired().refreshTokens()).isEqualTo(tokens);
+      assertThat(rows(url, "refresh_tokens")).isZero();
+    }
+  }
+
+  private static void sql(String url, String statement) throws java.sql.SQLException {
+    try (var c = java.sql.DriverManager.getConnection(url)) {
+      c.createStatement().execute(statement);
+    }
+  }
+
+  private static long rows(String url, String table) throws java.sql.SQLException {
+    try (var c = java.sql.DriverManager.getConnection(url);
+        var rs = c.createStatement().executeQuery("SELECT count(*) FROM " + table)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
   void failedSignInsFromOneAddressSlowDownThenLockIt() {
     try (TestServer server =
         TestServer.start(
