@@ -30,6 +30,8 @@ public record DeviceRegistration(
     if (deviceId == null || !SyncEvent.isDeviceId(deviceId)) {
       errors.add(
           new FieldError("device_id", deviceId, "must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
+    } else if (SyncEvent.isReservedDeviceId(deviceId)) {
+      errors.add(new FieldError("device_id", deviceId, SyncEvent.RESERVED_DEVICE_ID_REASON));
     }
     if (type == null || !TYPES.contains(type)) {
       errors.add(new FieldError("type", type, "must be one of " + TYPES));

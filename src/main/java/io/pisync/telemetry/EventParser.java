@@ -306,6 +306,10 @@ public final class EventParser {
             "must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'");
         return null;
       }
+      if (SyncEvent.isReservedDeviceId(value.textValue())) {
+        fail("device_id", value, SyncEvent.RESERVED_DEVICE_ID_REASON);
+        return null;
+      }
       return value.textValue();
     }
 

@@ -41,6 +41,18 @@ public record SyncEvent(
     return true;
   }
 
+  /**
+   * Device ids that are route names under {@code /api/v1/devices/}: a device called that could
+   * report, but its summary could never be read. Refused when a device is created.
+   */
+  public static boolean isReservedDeviceId(String id) {
+    return "repeated-failures".equals(id);
+  }
+
+  public static final String RESERVED_DEVICE_ID_REASON =
+      "is reserved: /api/v1/devices/repeated-failures is a route, so this device could never be"
+          + " read; choose another id";
+
   public static final int MAX_ERROR_MESSAGE = 2000;
   public static final int MAX_APP_VERSION = 64;
   public static final double MAX_SPEED_MBPS = 1_000_000;

@@ -40,6 +40,7 @@ class ValidationTest {
         Arguments.of("device_id", "has space", "must be 1 to 64"),
         Arguments.of("device_id", "x".repeat(65), "must be 1 to 64"),
         Arguments.of("device_id", 42, "must be 1 to 64"),
+        Arguments.of("device_id", "repeated-failures", "is reserved"),
         Arguments.of("timestamp", null, "is required"),
         Arguments.of("timestamp", "yesterday", "ISO-8601"),
         Arguments.of("timestamp", "2025-06-01T10:30:00", "ISO-8601"),
@@ -179,6 +180,21 @@ class ValidationTest {
     Api.Response r = server.api().post("/api/v1/sync-events", huge);
     assertProblem(r, 413, "/payload-too-large");
     assertThat(r.json().get("max_bytes").asLong()).isEqualTo(1_048_576);
+  }
+
+  @Test
+  void theDeviceIdThatNamesARouteCannotBeRegisteredEither() {
+    Api.Response r =
+        server
+            .api()
+            .post(
+                "/api/v1/devices",
+                Map.of("device_id", "repeated-failures", "type", "PiBox", "group", "lab"));
+    assertProblem(r, 400, "/validation");
+    JsonNode error = r.json().get("errors").get(0);
+    assertThat(error.get("field").asText()).isEqualTo("device_id");
+    assertThat(error.get("value").asText()).isEqualTo("repeated-failures");
+    assertThat(error.get("message").asText()).contains("is reserved");
   }
 
   @Test
