@@ -2,6 +2,7 @@ package io.pisync.telemetry;
 
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
 import java.sql.SQLException;
@@ -30,6 +31,7 @@ public final class EventWriter implements AutoCloseable {
   private final int maxBatch;
   private final int capacity;
   private final DistributionSummary batchSizes;
+  private final Timer transactions;
   private final List<Thread> threads;
   private volatile boolean running = true;
 
@@ -53,6 +55,11 @@ public final class EventWriter implements AutoCloseable {
     this.batchSizes =
         DistributionSummary.builder("pisync.writer.batch.size")
             .description("events committed per group-commit transaction")
+            .publishPercentileHistogram()
+            .register(registry);
+    this.transactions =
+        Timer.builder("pisync.writer.transaction")
+            .description("time from a group commit's first statement to its COMMIT")
             .publishPercentileHistogram()
             .register(registry);
     registry.gauge("pisync.writer.queue.depth", queue, BlockingQueue::size);
@@ -98,8 +105,10 @@ public final class EventWriter implements AutoCloseable {
 
   private void write(List<Pending> batch) {
     List<IngestOutcome> outcomes;
+    long started = System.nanoTime();
     try {
       outcomes = store.ingest(batch.stream().map(Pending::incoming).toList());
+      transactions.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     } catch (SQLException e) {
       if (batch.size() > 1 && isDataError(e)) {
         // One event the database refuses must not fail the others queued with it.
