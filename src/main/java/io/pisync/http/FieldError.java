@@ -15,11 +15,14 @@ public record FieldError(String field, Object value, String message) {
     Objects.requireNonNull(message, "message");
   }
 
-  /** A field the object may not have, with the value sent (as JSON, cut after 100 characters). */
+  /** A field the object may not have, with the value sent (as JSON, shortened). */
   public static FieldError unknown(String field, JsonNode value) {
-    String text = String.valueOf(value);
-    return new FieldError(
-        field, text.length() <= 100 ? text : text.substring(0, 100) + "...", "unknown field");
+    return new FieldError(field, shorten(String.valueOf(value)), "unknown field");
+  }
+
+  /** A value as quoted back in a problem: cut after 100 characters. */
+  public static String shorten(String text) {
+    return text.length() <= 100 ? text : text.substring(0, 100) + "...";
   }
 
   public FieldError prefixed(String prefix) {

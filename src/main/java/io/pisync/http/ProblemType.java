@@ -23,6 +23,8 @@ public enum ProblemType {
   PAYLOAD_TOO_LARGE(413, "payload-too-large", "The request body is too large"),
   URI_TOO_LONG(414, "uri-too-long", "The URI is too long"),
   UNSUPPORTED_MEDIA_TYPE(415, "unsupported-media-type", "The request body must be JSON"),
+  UNSUPPORTED_CONTENT_ENCODING(
+      415, "unsupported-content-encoding", "The request body's Content-Encoding is not supported"),
   RATE_LIMITED(429, "rate-limited", "Too many requests; retry later"),
   LOGIN_LOCKED(429, "login-locked", "Too many failed sign-ins; retry later"),
   HEADERS_TOO_LARGE(431, "headers-too-large", "The request headers are too large"),

@@ -226,8 +226,7 @@ public final class MutationParser {
   }
 
   private static String abbreviate(JsonNode node) {
-    String text = node.toString();
-    return text.length() <= 100 ? text : text.substring(0, 100) + "...";
+    return FieldError.shorten(node.toString());
   }
 
   private static Optional<Instant> modifiedAt(JsonNode item, List<FieldError> errors) {

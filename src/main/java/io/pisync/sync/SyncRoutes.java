@@ -218,7 +218,6 @@ final class SyncRoutes {
   }
 
   private static String abbreviate(JsonNode node) {
-    String text = node.toString();
-    return text.length() <= 100 ? text : text.substring(0, 100) + "...";
+    return FieldError.shorten(node.toString());
   }
 }

@@ -4,6 +4,7 @@ import static io.pisync.support.Events.event;
 import static io.pisync.support.Events.failed;
 import static io.pisync.support.Events.success;
 import static io.pisync.support.Events.withId;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -129,5 +130,54 @@ class BatchTest {
     assertThat(r.json().get("errors").get(0).get("value").asText())
         .as("the value sent is named with the field")
         .isEqualTo("\"x\"");
+  }
+
+  @Test
+  void aGzipCompressedBacklogIsStoredAndHeldToTheLimitOnceDecompressed() throws Exception {
+    List<Object> events = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      events.add(success("gzip-dev", T0.plusSeconds(i)));
+    }
+    byte[] json = io.pisync.support.Api.json(batch(events)).getBytes(UTF_8);
+    byte[] compressed = gzip(json);
+    assertThat(compressed.length).isLessThan(json.length / 5);
+
+    var stored = server.api().send(gzipped("/api/v1/sync-events/batch", compressed, "gzip"));
+    assertThat(stored.status()).as(stored.body()).isEqualTo(200);
+    assertThat(stored.json().get("created").asInt()).isEqualTo(1000);
+    assertThat(server.api().get("/api/v1/devices/gzip-dev").json().at("/totals/syncs").asInt())
+        .isEqualTo(1000);
+
+    // About 2 KiB on the wire, 2 MiB once decompressed: over the 1 MiB limit.
+    byte[] bomb = gzip(("{\"events\": [\"" + " ".repeat(2 << 20) + "\"]}").getBytes(UTF_8));
+    var refused = server.api().send(gzipped("/api/v1/sync-events/batch", bomb, "gzip"));
+    assertThat(refused.status()).isEqualTo(413);
+    assertThat(refused.json().get("type").asText()).endsWith("/payload-too-large");
+
+    var unknown = server.api().send(gzipped("/api/v1/sync-events/batch", compressed, "br"));
+    assertThat(unknown.status()).isEqualTo(415);
+    assertThat(unknown.json().get("type").asText()).endsWith("/unsupported-content-encoding");
+    assertThat(unknown.json().get("detail").asText()).contains("'br'");
+    assertThat(unknown.header("Accept-Encoding")).isEqualTo("gzip");
+
+    var broken = server.api().send(gzipped("/api/v1/sync-events/batch", json, "gzip"));
+    assertThat(broken.status()).isEqualTo(400);
+    assertThat(broken.json().get("detail").asText()).contains("could not be decompressed");
+  }
+
+  private static byte[] gzip(byte[] data) throws java.io.IOException {
+    var out = new java.io.ByteArrayOutputStream();
+    try (var zip = new java.util.zip.GZIPOutputStream(out)) {
+      zip.write(data);
+    }
+    return out.toByteArray();
+  }
+
+  private static java.net.http.HttpRequest.Builder gzipped(
+      String path, byte[] body, String encoding) {
+    return java.net.http.HttpRequest.newBuilder(server.api().uri(path))
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", encoding)
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body));
   }
 }
