@@ -56,11 +56,13 @@ public record Config(
       Duration loginLockDuration,
       Duration loginFailureDelay,
       List<String> corsOrigins,
+      List<String> trustedProxies,
       Duration idleTimeout,
       int jsonMaxDepth,
       int jsonMaxTokens) {
     public Security {
       corsOrigins = List.copyOf(corsOrigins);
+      trustedProxies = List.copyOf(trustedProxies);
     }
   }
 
@@ -96,6 +98,10 @@ public record Config(
     LOGIN_LOCK_MINUTES("15", "how long a lock lasts"),
     LOGIN_FAILURE_DELAY_MS("250", "extra delay per recent failed sign-in (at most 8 of them)"),
     CORS_ORIGINS("", "comma-separated origins allowed by CORS; empty: none"),
+    TRUSTED_PROXIES(
+        "",
+        "comma-separated addresses or ranges (10.0.0.0/8) of reverse proxies whose"
+            + " X-Forwarded-For names the client; empty: the connection's address is the client"),
     IDLE_TIMEOUT_SECONDS("30", "connections idle this long are closed"),
     JSON_MAX_DEPTH("32", "deepest JSON nesting accepted"),
     JSON_MAX_TOKENS("200000", "most JSON tokens (fields, values) in one body"),
@@ -206,6 +212,7 @@ public record Config(
         Duration.ofMinutes(reader.integer(Setting.LOGIN_LOCK_MINUTES, 1, 24 * 60)),
         Duration.ofMillis(reader.integer(Setting.LOGIN_FAILURE_DELAY_MS, 0, 10_000)),
         reader.list(Setting.CORS_ORIGINS),
+        reader.addresses(Setting.TRUSTED_PROXIES),
         Duration.ofSeconds(reader.integer(Setting.IDLE_TIMEOUT_SECONDS, 1, 3600)),
         reader.integer(Setting.JSON_MAX_DEPTH, 2, 1000),
         reader.integer(Setting.JSON_MAX_TOKENS, 100, 100_000_000));
@@ -366,6 +373,21 @@ public record Config(
           yield false;
         }
       };
+    }
+
+    /** Addresses or CIDR ranges, each checked to be a literal (never a host name to look up). */
+    List<String> addresses(Setting s) {
+      List<String> values = list(s);
+      for (String value : values) {
+        if (!io.pisync.http.ClientAddress.isAddressOrRange(value)) {
+          problems.add(
+              s.envName()
+                  + " must list IP addresses or ranges such as 10.0.0.0/8 (got '"
+                  + value
+                  + "')");
+        }
+      }
+      return values;
     }
 
     List<String> list(Setting s) {

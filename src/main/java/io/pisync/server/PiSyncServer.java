@@ -20,6 +20,7 @@ import io.pisync.compat.CompatRoutes;
 import io.pisync.device.DeviceRoutes;
 import io.pisync.device.DeviceStore;
 import io.pisync.http.ApiProblem;
+import io.pisync.http.ClientAddress;
 import io.pisync.http.Json;
 import io.pisync.http.JsonBody;
 import io.pisync.http.Routes;
@@ -195,6 +196,8 @@ public final class PiSyncServer implements AutoCloseable {
       // default (Jetty's 32 KiB output buffer) was a tenth of the JVM's time on small answers.
       cfg.http.responseBufferSize = 8192;
       cfg.http.prefer405over404 = true;
+      var clientAddress = new ClientAddress(config.security().trustedProxies());
+      cfg.contextResolver.ip = clientAddress::of;
       cfg.http.defaultContentType = "application/json";
       cfg.startup.showJavalinBanner = false;
       cfg.jsonMapper(new JavalinJackson(mapper, true));

@@ -7,6 +7,7 @@ import io.pisync.support.SharedPostgres;
 import io.pisync.support.TestClock;
 import io.pisync.support.TestServer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -71,6 +72,40 @@ class RateLimitTest {
         assertThat(anonymous.get("/health/ready").status()).isEqualTo(200);
       }
     }
+  }
+
+  @Test
+  void behindATrustedProxyEachClientItForwardsForHasItsOwnAddressLimit() {
+    Map<String, String> settings =
+        Map.of("PISYNC_RATE_ADDRESS_PER_MINUTE", "3", "PISYNC_TRUSTED_PROXIES", "127.0.0.0/8, ::1");
+    try (TestServer server = TestServer.start(settings)) {
+      assertThat(guessKeysAs(server, "203.0.113.5")).containsExactly(401, 401, 401, 429);
+      assertThat(guessKeysAs(server, "198.51.100.7")).startsWith(401, 401, 401);
+      // The proxy appends the address it saw: what the client wrote itself before it is ignored.
+      assertThat(guessKeysAs(server, "198.51.100.99, 203.0.113.5")).containsOnly(429);
+    }
+  }
+
+  @Test
+  void forwardedAddressesAreIgnoredFromAnyoneNotTrusted() {
+    try (TestServer server = TestServer.start(Map.of("PISYNC_RATE_ADDRESS_PER_MINUTE", "3"))) {
+      // The admin sign-in of TestServer.start() took one token of 127.0.0.1's bucket already.
+      assertThat(guessKeysAs(server, "203.0.113.5")).containsExactly(401, 401, 429, 429);
+      assertThat(guessKeysAs(server, "198.51.100.7")).containsOnly(429);
+    }
+  }
+
+  /** Four requests with a wrong device key, as if forwarded for {@code forwardedFor}. */
+  private static List<Integer> guessKeysAs(TestServer server, String forwardedFor) {
+    List<Integer> statuses = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      var request =
+          java.net.http.HttpRequest.newBuilder(server.api().uri("/api/v1/devices/x"))
+              .header("Authorization", "Bearer psk_guess")
+              .header("X-Forwarded-For", forwardedFor);
+      statuses.add(server.anonymous().send(request).status());
+    }
+    return statuses;
   }
 
   @Test

@@ -52,16 +52,19 @@ class ConfigTest {
                     "PISYNC_PORT", "eighty",
                     "PISYNC_DB_POOL_SIZE", "0",
                     "PISYNC_DB_URL", "mysql://x?password=hunter2",
-                    "PISYNC_MAX_BODY_BYTES", "-5")))
+                    "PISYNC_MAX_BODY_BYTES", "-5",
+                    "PISYNC_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example.com")))
         .isInstanceOfSatisfying(
             Config.InvalidConfigException.class,
             e -> {
-              assertThat(e.problems()).hasSize(4);
+              assertThat(e.problems()).hasSize(5);
               assertThat(e.getMessage())
                   .contains("PISYNC_PORT must be a whole number (got 'eighty')")
                   .contains("PISYNC_DB_POOL_SIZE must be between 2 and 500 (got 0)")
                   .contains("PISYNC_DB_URL must start with jdbc:postgresql://")
                   .contains("PISYNC_MAX_BODY_BYTES")
+                  .contains("PISYNC_TRUSTED_PROXIES must list IP addresses or ranges")
+                  .contains("'proxy.example.com'")
                   .doesNotContain("hunter2");
             });
   }
