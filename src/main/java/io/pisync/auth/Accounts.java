@@ -23,6 +23,11 @@ public final class Accounts {
   private final Duration lockDuration;
   private final CredentialCache cache;
 
+  /** Failed sign-ins of names that have no account, counted as an account's would be. */
+  private record Failures(int count, Instant lockedUntil) {}
+
+  private final com.github.benmanes.caffeine.cache.Cache<String, Failures> unknownNames;
+
   public Accounts(
       Jdbi jdbi,
       InstantSource clock,
@@ -34,6 +39,11 @@ public final class Accounts {
     this.maxFailures = maxFailures;
     this.lockDuration = lockDuration;
     this.cache = cache;
+    this.unknownNames =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .expireAfterWrite(lockDuration.plus(Duration.ofMinutes(15)))
+            .maximumSize(100_000)
+            .build();
   }
 
   /** An account as listed; never carries the hash. */
@@ -263,8 +273,7 @@ public final class Accounts {
                             .orElse(null)))
                 .findOne());
     if (row.isEmpty()) {
-      Passwords.burn(password);
-      return new SignIn.WrongCredentials();
+      return unknownName(username, password, now);
     }
     if (row.get().lockedUntil() != null && row.get().lockedUntil().isAfter(now)) {
       return new SignIn.Locked(row.get().lockedUntil());
@@ -280,6 +289,32 @@ public final class Accounts {
       return new SignIn.Success(username, row.get().role());
     }
     return recordFailure(username, now);
+  }
+
+  /**
+   * A name with no account fails, and locks, exactly as an account would (and takes as long):
+   * otherwise a lock would tell a guesser which names exist. Counted per instance, in memory.
+   */
+  private SignIn unknownName(String username, String password, Instant now) {
+    Failures before = unknownNames.getIfPresent(username);
+    if (before != null && before.lockedUntil() != null && before.lockedUntil().isAfter(now)) {
+      return new SignIn.Locked(before.lockedUntil());
+    }
+    Passwords.burn(password);
+    Failures after =
+        unknownNames
+            .asMap()
+            .compute(
+                username,
+                (name, f) -> {
+                  int count = (f == null || f.lockedUntil() != null ? 0 : f.count()) + 1;
+                  return count >= maxFailures
+                      ? new Failures(0, now.plus(lockDuration))
+                      : new Failures(count, null);
+                });
+    return after.lockedUntil() != null
+        ? new SignIn.Locked(after.lockedUntil())
+        : new SignIn.WrongCredentials();
   }
 
   private SignIn recordFailure(String username, Instant now) {

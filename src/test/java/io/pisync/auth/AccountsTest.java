@@ -6,6 +6,7 @@ import io.pisync.support.Api;
 import io.pisync.support.Events;
 import io.pisync.support.TestServer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -127,6 +128,23 @@ class AccountsTest {
     } finally {
       server.clock().advance(Duration.ofMinutes(-11));
     }
+  }
+
+  @Test
+  void aNameWithoutAnAccountLocksTheSameWaySoLocksDoNotRevealWhichNamesExist() {
+    create("acc-real", "viewer");
+    List<Integer> real = new java.util.ArrayList<>();
+    List<Integer> unknown = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      real.add(login("acc-real", "wrong-" + i).status());
+      unknown.add(login("acc-nobody", "wrong-" + i).status());
+    }
+    assertThat(real).containsExactly(401, 401, 429, 429);
+    assertThat(unknown).isEqualTo(real);
+    var locked = login("acc-nobody", "anything");
+    assertThat(locked.json().get("type").asText()).endsWith("/login-locked");
+    assertThat(Long.parseLong(locked.header("Retry-After"))).isBetween(590L, 600L);
+    assertThat(locked.json().get("detail").asText()).contains("this account");
   }
 
   @Test
