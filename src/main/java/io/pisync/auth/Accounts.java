@@ -23,11 +23,6 @@ public final class Accounts {
   private final Duration lockDuration;
   private final CredentialCache cache;
 
-  /** Failed sign-ins of names that have no account, counted as an account's would be. */
-  private record Failures(int count, Instant lockedUntil) {}
-
-  private final com.github.benmanes.caffeine.cache.Cache<String, Failures> unknownNames;
-
   public Accounts(
       Jdbi jdbi,
       InstantSource clock,
@@ -39,11 +34,6 @@ public final class Accounts {
     this.maxFailures = maxFailures;
     this.lockDuration = lockDuration;
     this.cache = cache;
-    this.unknownNames =
-        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-            .expireAfterWrite(lockDuration.plus(Duration.ofMinutes(15)))
-            .maximumSize(100_000)
-            .build();
   }
 
   /** An account as listed; never carries the hash. */
@@ -292,52 +282,89 @@ public final class Accounts {
   }
 
   /**
-   * A name with no account fails, and locks, exactly as an account would (and takes as long):
-   * otherwise a lock would tell a guesser which names exist. Counted per instance, in memory.
+   * How long failed sign-ins are remembered after the last one: the same for accounts and for names
+   * without one, so neither counts nor locks tell which names exist.
    */
-  private SignIn unknownName(String username, String password, Instant now) {
-    Failures before = unknownNames.getIfPresent(username);
-    if (before != null && before.lockedUntil() != null && before.lockedUntil().isAfter(now)) {
-      return new SignIn.Locked(before.lockedUntil());
-    }
-    Passwords.burn(password);
-    Failures after =
-        unknownNames
-            .asMap()
-            .compute(
-                username,
-                (name, f) -> {
-                  int count = (f == null || f.lockedUntil() != null ? 0 : f.count()) + 1;
-                  return count >= maxFailures
-                      ? new Failures(0, now.plus(lockDuration))
-                      : new Failures(count, null);
-                });
-    return after.lockedUntil() != null
-        ? new SignIn.Locked(after.lockedUntil())
-        : new SignIn.WrongCredentials();
+  Duration failureMemory() {
+    return lockDuration.plus(Duration.ofMinutes(15));
   }
 
-  private SignIn recordFailure(String username, Instant now) {
-    Instant lockUntil = now.plus(lockDuration);
+  /**
+   * The count after one more failure, for a row of {@code accounts} or {@code sign_in_failures}
+   * aliased {@code f}: restarted when the last failure is older than {@link #failureMemory()}; at
+   * {@code :max} the name is locked until {@code :until} and the count starts again.
+   */
+  private static final String COUNT_FAILURE =
+      """
+      failed_logins = CASE WHEN %1$s + 1 >= :max THEN 0 ELSE %1$s + 1 END,
+      locked_until = CASE WHEN %1$s + 1 >= :max THEN :until ELSE f.locked_until END,
+      last_failed_at = :now
+      """
+          .formatted(
+              "(CASE WHEN f.last_failed_at IS NULL OR f.last_failed_at < :forget THEN 0"
+                  + " ELSE f.failed_logins END)");
+
+  /**
+   * A name with no account fails, and locks, exactly as an account would, counted in the database
+   * like an account's failures (so across instances and restarts too) and taking as long (the
+   * password is hashed all the same): otherwise a lock would tell a guesser which names exist.
+   */
+  private SignIn unknownName(String username, String password, Instant now) {
     Optional<Instant> locked =
         jdbi.withHandle(h ->
-            h.createQuery(
-                    """
-                    UPDATE accounts SET
-                      failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0
-                                           ELSE failed_logins + 1 END,
-                      locked_until = CASE WHEN failed_logins + 1 >= :max THEN :until
-                                          ELSE locked_until END
-                    WHERE username = :u
-                    RETURNING locked_until\
-                    """)
+            h.createQuery("SELECT locked_until FROM sign_in_failures WHERE username = :u")
                 .bind("u", username)
-                .bind("max", maxFailures)
-                .bind("until", DeviceKeys.at(lockUntil))
                 .map((rs, ctx) -> rs.getObject(1, OffsetDateTime.class))
                 .findOne()
                 .filter(t -> t != null && t.toInstant().isAfter(now))
                 .map(OffsetDateTime::toInstant));
+    if (locked.isPresent()) {
+      return new SignIn.Locked(locked.get());
+    }
+    Passwords.burn(password);
+    return counted(
+        "INSERT INTO sign_in_failures (username, failed_logins, last_failed_at)"
+            + " VALUES (:u, 0, :now) ON CONFLICT (username) DO NOTHING",
+        "UPDATE sign_in_failures f SET " + COUNT_FAILURE + " WHERE username = :u",
+        username,
+        now);
+  }
+
+  private SignIn recordFailure(String username, Instant now) {
+    return counted(
+        null, "UPDATE accounts f SET " + COUNT_FAILURE + " WHERE username = :u", username, now);
+  }
+
+  /** Runs the (optional) insert and the counting update in one transaction; a lock is Locked. */
+  private SignIn counted(String insert, String update, String username, Instant now) {
+    Optional<Instant> locked =
+        jdbi.inTransaction(h -> {
+          if (insert != null) {
+            h.createUpdate(insert).bind("u", username).bind("now", DeviceKeys.at(now)).execute();
+          }
+          return h.createQuery(update + " RETURNING f.locked_until")
+              .bind("u", username)
+              .bind("max", maxFailures)
+              .bind("until", DeviceKeys.at(now.plus(lockDuration)))
+              .bind("now", DeviceKeys.at(now))
+              .bind("forget", DeviceKeys.at(now.minus(failureMemory())))
+              .map((rs, ctx) -> rs.getObject(1, OffsetDateTime.class))
+              .findOne()
+              .filter(t -> t != null && t.toInstant().isAfter(now))
+              .map(OffsetDateTime::toInstant);
+        });
     return locked.<SignIn>map(SignIn.Locked::new).orElseGet(SignIn.WrongCredentials::new);
+  }
+
+  /** Forgets failures of names without an account once they no longer count. */
+  int removeForgottenFailures() {
+    Instant now = clock.instant();
+    return jdbi.withHandle(h ->
+        h.createUpdate(
+                "DELETE FROM sign_in_failures WHERE last_failed_at < :forget"
+                    + " AND (locked_until IS NULL OR locked_until <= :now)")
+            .bind("forget", DeviceKeys.at(now.minus(failureMemory())))
+            .bind("now", DeviceKeys.at(now))
+            .execute());
   }
 }

@@ -3,6 +3,7 @@ package io.pisync.auth;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.pisync.http.ApiProblem;
+import io.pisync.http.JsonBody;
 import io.pisync.http.ProblemType;
 import io.pisync.http.Routes;
 import io.pisync.server.Config;
@@ -20,6 +21,9 @@ public final class Guard {
 
   /** Path parameters that name a device: a device may only use its own id there. */
   private static final List<String> DEVICE_PARAMS = List.of("device_id", "id");
+
+  /** What a gzip body may decompress to on routes anyone may call (their bodies are small). */
+  private static final long PUBLIC_MAX_INFLATED_BYTES = 64 * 1024;
 
   private final DeviceKeys keys;
   private final Accounts accounts;
@@ -54,7 +58,10 @@ public final class Guard {
     switch (access) {
       case PROBE -> {}
       case METRICS -> checkMetricsToken(ctx);
-      case PUBLIC -> limit(ctx, "address:" + ctx.ip(), security.addressRequestsPerMinute());
+      case PUBLIC -> {
+        limit(ctx, "address:" + ctx.ip(), security.addressRequestsPerMinute());
+        ctx.attribute(JsonBody.MAX_INFLATED_BYTES, PUBLIC_MAX_INFLATED_BYTES);
+      }
       default -> {
         Principal principal = authenticate(ctx);
         switch (principal) {

@@ -52,6 +52,10 @@ final class LoginThrottle {
             .compute(
                 address,
                 (k, f) -> {
+                  // Another failure that raced past the lock check must not lift the lock.
+                  if (f != null && f.lockedUntil() != null && f.lockedUntil().isAfter(now)) {
+                    return f;
+                  }
                   int count = (f == null || f.lockedUntil() != null ? 0 : f.count()) + 1;
                   return count >= maxFailures
                       ? new Failures(0, now.plus(lockDuration))

@@ -100,28 +100,31 @@ public final class Security implements AutoCloseable {
   }
 
   /** What one clean-up removed. */
-  public record Removed(int rateLimitBuckets, int refreshTokens) {}
+  public record Removed(int rateLimitBuckets, int refreshTokens, int signInFailures) {}
 
   /**
    * Removes rows that can no longer matter: shared rate-limit buckets that have refilled (one per
-   * caller and limit, written on every request) and expired refresh tokens (one per sign-in and
-   * refresh). Runs every few minutes.
+   * caller and limit, written on every request), expired refresh tokens (one per sign-in and
+   * refresh) and forgotten failed sign-ins of names without an account. Runs every few minutes.
    */
   public Removed removeExpired() {
-    return new Removed(limits.removeExpired(), tokens.removeExpired());
+    return new Removed(
+        limits.removeExpired(), tokens.removeExpired(), accounts.removeForgottenFailures());
   }
 
   private void removeExpiredQuietly() {
     try {
       Removed removed = removeExpired();
-      if (removed.rateLimitBuckets() + removed.refreshTokens() > 0) {
+      if (removed.rateLimitBuckets() + removed.refreshTokens() + removed.signInFailures() > 0) {
         log.info(
-            "removed {} expired rate-limit buckets and {} expired refresh tokens",
+            "removed {} expired rate-limit buckets, {} expired refresh tokens and {} forgotten"
+                + " failed sign-ins",
             removed.rateLimitBuckets(),
-            removed.refreshTokens());
+            removed.refreshTokens(),
+            removed.signInFailures());
       }
     } catch (RuntimeException e) {
-      log.warn("could not remove expired rate-limit buckets or refresh tokens: {}", e.toString());
+      log.warn("could not remove expired rows: {}", e.toString());
     }
   }
 

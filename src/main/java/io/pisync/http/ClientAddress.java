@@ -11,7 +11,9 @@ import java.util.List;
  * Who is calling, by network address: what per-address rate limits, sign-in locks and the access
  * log use. Behind a reverse proxy every connection comes from the proxy, so one limit would be
  * shared by the whole fleet; a proxy listed as trusted is believed about the client it forwards for
- * ({@code X-Forwarded-For}), and nobody else is.
+ * ({@code X-Forwarded-For}; the RFC 7239 {@code Forwarded} header is not read), and nobody else is.
+ * List only the proxies: an address in a trusted range is believed about what came before it, so a
+ * range that holds clients lets them choose their own address.
  */
 public final class ClientAddress {
   private final List<IPAddress> trusted;
@@ -51,13 +53,21 @@ public final class ClientAddress {
    */
   public String of(Context ctx) {
     String peer = ctx.req().getRemoteAddr();
-    if (trusted.isEmpty() || !isTrusted(parse(peer))) {
+    if (trusted.isEmpty()) {
       return peer;
     }
-    String client = peer;
+    IPAddress peerAddress = parse(peer);
+    if (peerAddress == null) {
+      return peer;
+    }
+    // One spelling for one address, whether it came as the peer or forwarded (::1, not [0:...:1]).
+    String client = peerAddress.toCanonicalString();
+    if (!isTrusted(peerAddress)) {
+      return client;
+    }
     List<String> hops = forwardedFor(ctx);
     for (int i = hops.size() - 1; i >= 0; i--) {
-      IPAddress hop = hops.get(i).contains("/") ? null : parse(hops.get(i));
+      IPAddress hop = parseHop(hops.get(i));
       if (hop == null) {
         return client;
       }
@@ -67,6 +77,20 @@ public final class ClientAddress {
       }
     }
     return client;
+  }
+
+  /**
+   * One X-Forwarded-For entry: an address, possibly with a port as some proxies write it ({@code
+   * 203.0.113.5:1234}, {@code [2001:db8::1]:443}); never a range.
+   */
+  private static IPAddress parseHop(String hop) {
+    String text = hop.strip();
+    if (text.startsWith("[") && text.indexOf(']') > 0) {
+      text = text.substring(1, text.indexOf(']'));
+    } else if (text.indexOf(':') > 0 && text.indexOf(':') == text.lastIndexOf(':')) {
+      text = text.substring(0, text.indexOf(':')); // IPv4 with a port
+    }
+    return text.contains("/") ? null : parse(text);
   }
 
   private boolean isTrusted(IPAddress address) {

@@ -12,13 +12,17 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 public final class Json {
   private Json() {}
 
+  /** Buffer sets kept for reuse: about the requests one instance parses or answers at once. */
+  private static final int BUFFER_SETS = 256;
+
   public static ObjectMapper newMapper() {
     // Jackson's default buffer pool is per thread; every request runs on a new virtual thread, so
-    // it would allocate fresh buffers for every body read and every answer written.
+    // it would allocate fresh buffers for every body read and every answer written. Bounded, so a
+    // burst of slow clients does not leave the heap holding its buffers for good.
     ObjectMapper mapper =
         new ObjectMapper(
             JsonFactory.builder()
-                .recyclerPool(JsonRecyclerPools.sharedConcurrentDequePool())
+                .recyclerPool(JsonRecyclerPools.newBoundedPool(BUFFER_SETS))
                 .build());
     mapper
         .getFactory()

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
-import io.javalin.http.HttpResponseException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Locale;
@@ -16,6 +15,14 @@ public final class JsonBody {
   public static final String MAX_BODY_BYTES = "maxBodyBytes";
 
   private static final String BODY = "pisync.body";
+  private static final String RAW_BODY = "pisync.body.raw";
+
+  /**
+   * The request attribute holding the most a gzip body may decompress to, when it is below the body
+   * limit: routes anyone may call (sign-in, enrolment) take small bodies, and a 2 KiB request
+   * should not make the server hold a megabyte.
+   */
+  public static final String MAX_INFLATED_BYTES = "maxInflatedBytes";
 
   private JsonBody() {}
 
@@ -41,14 +48,20 @@ public final class JsonBody {
   }
 
   /**
-   * The request body, read once per request. A body of declared length within the limit is read
-   * into an array of exactly that length: Javalin's own reading allocates an 8 KiB buffer and
-   * copies, per request. Bodies of unknown length, or over the limit, are left to Javalin (413).
+   * The request body, read once per request (a route that reads it twice gets the same bytes, or
+   * the same refusal). A body of declared length within the limit is read with {@code readNBytes}
+   * (no 8 KiB buffer and growing copy per request, as Javalin's own reading does); bodies of
+   * unknown length, or over the limit, are left to Javalin (413).
    */
   public static byte[] bytes(Context ctx) {
+    byte[] raw = ctx.attribute(RAW_BODY);
+    if (raw == null) {
+      raw = readBody(ctx);
+      ctx.attribute(RAW_BODY, raw);
+    }
     byte[] body = ctx.attribute(BODY);
     if (body == null) {
-      body = decode(ctx, readBody(ctx));
+      body = decode(ctx, raw);
       ctx.attribute(BODY, body);
     }
     return body;
@@ -62,7 +75,7 @@ public final class JsonBody {
   private static byte[] decode(Context ctx, byte[] raw) {
     String encoding = ctx.header("Content-Encoding");
     String coding = encoding == null ? "" : encoding.strip().toLowerCase(Locale.ROOT);
-    if (coding.isEmpty() || coding.equals("identity")) {
+    if (coding.isEmpty() || coding.equals("identity") || raw.length == 0) {
       return raw;
     }
     if (!coding.equals("gzip") && !coding.equals("x-gzip")) {
@@ -74,16 +87,24 @@ public final class JsonBody {
               + "' is not supported: send the body uncompressed or gzip-compressed");
     }
     long max = maxBodyBytes(ctx);
+    Long inflated = ctx.attribute(MAX_INFLATED_BYTES);
+    if (inflated != null && inflated < max) max = inflated;
     try (var in = new GZIPInputStream(new ByteArrayInputStream(raw))) {
       byte[] body = in.readNBytes((int) Math.min(max + 1, Integer.MAX_VALUE - 8));
       if (body.length > max) {
-        throw new HttpResponseException(413, "the decompressed body is larger than the limit");
+        throw new ApiProblem(
+                ProblemType.PAYLOAD_TOO_LARGE,
+                "the body decompresses to more than " + max + " bytes, the most this route takes")
+            .withMember("max_bytes", max);
       }
       return body;
     } catch (IOException e) {
       throw new ApiProblem(
           ProblemType.MALFORMED_JSON,
-          "the body is declared gzip-compressed but could not be decompressed: " + e.getMessage());
+          "the body is declared gzip-compressed but could not be decompressed ("
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + e.getMessage())
+              + ")");
     }
   }
 

@@ -59,7 +59,9 @@ public final class EventWriter implements AutoCloseable {
             .register(registry);
     this.transactions =
         Timer.builder("pisync.writer.transaction")
-            .description("time from a group commit's first statement to its COMMIT")
+            .description(
+                "time to store one group commit: connection, statements and COMMIT (with any"
+                    + " retry after a deadlock)")
             .publishPercentileHistogram()
             .register(registry);
     registry.gauge("pisync.writer.queue.depth", queue, BlockingQueue::size);

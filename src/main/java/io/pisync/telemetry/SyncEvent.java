@@ -43,7 +43,7 @@ public record SyncEvent(
 
   /**
    * Device ids that are route names under {@code /api/v1/devices/}: a device called that could
-   * report, but its summary could never be read. Refused when a device is created.
+   * report, but its summary could never be read. Refused in every report and registration.
    */
   public static boolean isReservedDeviceId(String id) {
     return "repeated-failures".equals(id);

@@ -148,6 +148,27 @@ class AccountsTest {
   }
 
   @Test
+  void failuresAreForgottenAfterAWhileForAccountsAndUnknownNamesAlike() {
+    create("acc-forget", "viewer");
+    List<Integer> real = new java.util.ArrayList<>();
+    List<Integer> unknown = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      real.add(login("acc-forget", "wrong-" + i).status());
+      unknown.add(login("acc-nobody-2", "wrong-" + i).status());
+    }
+    // Lock (10 min) + 15 min after the last failure, the count starts again.
+    server.clock().advance(Duration.ofMinutes(26));
+    try {
+      real.add(login("acc-forget", "wrong-again").status());
+      unknown.add(login("acc-nobody-2", "wrong-again").status());
+    } finally {
+      server.clock().advance(Duration.ofMinutes(-26));
+    }
+    assertThat(real).containsExactly(401, 401, 401);
+    assertThat(unknown).isEqualTo(real);
+  }
+
+  @Test
   void roleChangesAndDeletionApplyOnTheNextRequest() {
     create("acc-vic", "viewer");
     Api vic =

@@ -83,6 +83,10 @@ class RateLimitTest {
       assertThat(guessKeysAs(server, "198.51.100.7")).startsWith(401, 401, 401);
       // The proxy appends the address it saw: what the client wrote itself before it is ignored.
       assertThat(guessKeysAs(server, "198.51.100.99, 203.0.113.5")).containsOnly(429);
+      // Some proxies write the client's port too: it is still the same client.
+      assertThat(guessKeysAs(server, "203.0.113.5:51234")).containsOnly(429);
+      assertThat(guessKeysAs(server, "[2001:db8::7]:443")).startsWith(401, 401, 401);
+      assertThat(guessKeysAs(server, "2001:db8::7")).containsOnly(429);
     }
   }
 
@@ -155,9 +159,15 @@ class RateLimitTest {
       assertThat(rows(url, "rate_limit_buckets")).as("the buckets in use stay").isEqualTo(live);
       assertThat(server.api().get("/api/v1/devices").status()).isEqualTo(200);
 
+      server.anonymous().post("/api/v1/auth/login", Map.of("username", "nobody", "password", "x"));
+      assertThat(rows(url, "sign_in_failures")).isEqualTo(1);
+
       clock.advance(Duration.ofDays(1));
-      assertThat(server.server().security().removeExpired().refreshTokens()).isEqualTo(tokens);
+      var later = server.server().security().removeExpired();
+      assertThat(later.refreshTokens()).isEqualTo(tokens);
+      assertThat(later.signInFailures()).isEqualTo(1);
       assertThat(rows(url, "refresh_tokens")).isZero();
+      assertThat(rows(url, "sign_in_failures")).isZero();
     }
   }
 
