@@ -133,16 +133,17 @@ public final class Accounts {
   }
 
   private static final String SELECT_ACCOUNT =
-      "SELECT username, role, created_at, locked_until FROM accounts";
+      "SELECT a.username, a.role, a.created_at, f.locked_until FROM accounts a"
+          + " LEFT JOIN sign_in_failures f ON f.username = a.username";
 
   public List<Account> list() {
     return jdbi.withHandle(
-        h -> h.createQuery(SELECT_ACCOUNT + " ORDER BY username").map(Accounts::account).list());
+        h -> h.createQuery(SELECT_ACCOUNT + " ORDER BY a.username").map(Accounts::account).list());
   }
 
   public Optional<Account> find(String username) {
     return jdbi.withHandle(h ->
-        h.createQuery(SELECT_ACCOUNT + " WHERE username = :u")
+        h.createQuery(SELECT_ACCOUNT + " WHERE a.username = :u")
             .bind("u", username)
             .map(Accounts::account)
             .findOne());
@@ -226,12 +227,15 @@ public final class Accounts {
     String hash = Passwords.hash(password);
     return jdbi.inTransaction(h -> {
       int n =
-          h.createUpdate(
-                  "UPDATE accounts SET password_hash = :h, failed_logins = 0,"
-                      + " locked_until = NULL WHERE username = :u")
+          h.createUpdate("UPDATE accounts SET password_hash = :h WHERE username = :u")
               .bind("u", username)
               .bind("h", hash)
               .execute();
+      if (n == 1) {
+        h.createUpdate("DELETE FROM sign_in_failures WHERE username = :u")
+            .bind("u", username)
+            .execute();
+      }
       h.createUpdate(
               "UPDATE refresh_tokens SET revoked_at = :now"
                   + " WHERE username = :u AND revoked_at IS NULL")
@@ -243,120 +247,85 @@ public final class Accounts {
   }
 
   /**
-   * Checks a password. A locked account is refused without looking at the password; failures count
-   * towards the lock, a success resets the count.
+   * Checks a password. Failures are counted per name in {@code sign_in_failures}, whether or not an
+   * account has that name: a locked name is refused without looking at the password, every other
+   * attempt takes one password hash, and a failure is counted by the same statement. So neither the
+   * answers nor their timing tell which names exist. A success forgets the name's failures.
    */
   public SignIn signIn(String username, String password) {
     Instant now = clock.instant();
-    record Row(String hash, Role role, Instant lockedUntil) {}
-    Optional<Row> row =
+    record Row(String hash, Role role, Instant lockedUntil, boolean failedBefore) {}
+    Row row =
         jdbi.withHandle(h ->
             h.createQuery(
-                    "SELECT password_hash, role, locked_until FROM accounts WHERE username = :u")
+                    """
+                    SELECT a.password_hash, a.role, f.locked_until, f.username IS NOT NULL
+                    FROM (SELECT CAST(:u AS text) AS name) n
+                    LEFT JOIN accounts a ON a.username = n.name
+                    LEFT JOIN sign_in_failures f ON f.username = n.name
+                    """)
                 .bind("u", username)
                 .map((rs, ctx) ->
                     new Row(
                         rs.getString(1),
-                        Role.parse(rs.getString(2)).orElseThrow(),
+                        rs.getString(2) == null ? null : Role.parse(rs.getString(2)).orElseThrow(),
                         Optional.ofNullable(rs.getObject(3, OffsetDateTime.class))
                             .map(OffsetDateTime::toInstant)
-                            .orElse(null)))
-                .findOne());
-    if (row.isEmpty()) {
-      return unknownName(username, password, now);
+                            .orElse(null),
+                        rs.getBoolean(4)))
+                .one());
+    if (row.lockedUntil() != null && row.lockedUntil().isAfter(now)) {
+      return new SignIn.Locked(row.lockedUntil());
     }
-    if (row.get().lockedUntil() != null && row.get().lockedUntil().isAfter(now)) {
-      return new SignIn.Locked(row.get().lockedUntil());
+    if (row.hash() == null) {
+      Passwords.burn(password);
+    } else if (Passwords.matches(password, row.hash())) {
+      if (row.failedBefore()) {
+        jdbi.useHandle(h ->
+            h.createUpdate("DELETE FROM sign_in_failures WHERE username = :u")
+                .bind("u", username)
+                .execute());
+      }
+      return new SignIn.Success(username, row.role());
     }
-    if (Passwords.matches(password, row.get().hash())) {
-      jdbi.useHandle(h ->
-          h.createUpdate(
-                  "UPDATE accounts SET failed_logins = 0, locked_until = NULL"
-                      + " WHERE username = :u"
-                      + " AND (failed_logins > 0 OR locked_until IS NOT NULL)")
-              .bind("u", username)
-              .execute());
-      return new SignIn.Success(username, row.get().role());
-    }
-    return recordFailure(username, now);
+    return countFailure(username, now);
   }
 
-  /**
-   * How long failed sign-ins are remembered after the last one: the same for accounts and for names
-   * without one, so neither counts nor locks tell which names exist.
-   */
+  /** How long failed sign-ins are remembered after the last one: then the count starts again. */
   Duration failureMemory() {
     return lockDuration.plus(Duration.ofMinutes(15));
   }
 
-  /**
-   * The count after one more failure, for a row of {@code accounts} or {@code sign_in_failures}
-   * aliased {@code f}: restarted when the last failure is older than {@link #failureMemory()}; at
-   * {@code :max} the name is locked until {@code :until} and the count starts again.
-   */
+  /** The count after one more failure: at {@code :max} the name is locked and counting restarts. */
   private static final String COUNT_FAILURE =
       """
-      failed_logins = CASE WHEN %1$s + 1 >= :max THEN 0 ELSE %1$s + 1 END,
-      locked_until = CASE WHEN %1$s + 1 >= :max THEN :until ELSE f.locked_until END,
-      last_failed_at = :now
+      INSERT INTO sign_in_failures AS f (username, failed_logins, locked_until, last_failed_at)
+      VALUES (:u, CASE WHEN 1 >= :max THEN 0 ELSE 1 END, CASE WHEN 1 >= :max THEN :until END, :now)
+      ON CONFLICT (username) DO UPDATE SET
+        failed_logins = CASE WHEN %1$s + 1 >= :max THEN 0 ELSE %1$s + 1 END,
+        locked_until = CASE WHEN %1$s + 1 >= :max THEN :until ELSE f.locked_until END,
+        last_failed_at = :now
+      RETURNING f.locked_until
       """
-          .formatted(
-              "(CASE WHEN f.last_failed_at IS NULL OR f.last_failed_at < :forget THEN 0"
-                  + " ELSE f.failed_logins END)");
+          .formatted("(CASE WHEN f.last_failed_at < :forget THEN 0 ELSE f.failed_logins END)");
 
-  /**
-   * A name with no account fails, and locks, exactly as an account would, counted in the database
-   * like an account's failures (so across instances and restarts too) and taking as long (the
-   * password is hashed all the same): otherwise a lock would tell a guesser which names exist.
-   */
-  private SignIn unknownName(String username, String password, Instant now) {
+  private SignIn countFailure(String username, Instant now) {
     Optional<Instant> locked =
         jdbi.withHandle(h ->
-            h.createQuery("SELECT locked_until FROM sign_in_failures WHERE username = :u")
+            h.createQuery(COUNT_FAILURE)
                 .bind("u", username)
+                .bind("max", maxFailures)
+                .bind("until", DeviceKeys.at(now.plus(lockDuration)))
+                .bind("now", DeviceKeys.at(now))
+                .bind("forget", DeviceKeys.at(now.minus(failureMemory())))
                 .map((rs, ctx) -> rs.getObject(1, OffsetDateTime.class))
                 .findOne()
                 .filter(t -> t != null && t.toInstant().isAfter(now))
                 .map(OffsetDateTime::toInstant));
-    if (locked.isPresent()) {
-      return new SignIn.Locked(locked.get());
-    }
-    Passwords.burn(password);
-    return counted(
-        "INSERT INTO sign_in_failures (username, failed_logins, last_failed_at)"
-            + " VALUES (:u, 0, :now) ON CONFLICT (username) DO NOTHING",
-        "UPDATE sign_in_failures f SET " + COUNT_FAILURE + " WHERE username = :u",
-        username,
-        now);
-  }
-
-  private SignIn recordFailure(String username, Instant now) {
-    return counted(
-        null, "UPDATE accounts f SET " + COUNT_FAILURE + " WHERE username = :u", username, now);
-  }
-
-  /** Runs the (optional) insert and the counting update in one transaction; a lock is Locked. */
-  private SignIn counted(String insert, String update, String username, Instant now) {
-    Optional<Instant> locked =
-        jdbi.inTransaction(h -> {
-          if (insert != null) {
-            h.createUpdate(insert).bind("u", username).bind("now", DeviceKeys.at(now)).execute();
-          }
-          return h.createQuery(update + " RETURNING f.locked_until")
-              .bind("u", username)
-              .bind("max", maxFailures)
-              .bind("until", DeviceKeys.at(now.plus(lockDuration)))
-              .bind("now", DeviceKeys.at(now))
-              .bind("forget", DeviceKeys.at(now.minus(failureMemory())))
-              .map((rs, ctx) -> rs.getObject(1, OffsetDateTime.class))
-              .findOne()
-              .filter(t -> t != null && t.toInstant().isAfter(now))
-              .map(OffsetDateTime::toInstant);
-        });
     return locked.<SignIn>map(SignIn.Locked::new).orElseGet(SignIn.WrongCredentials::new);
   }
 
-  /** Forgets failures of names without an account once they no longer count. */
+  /** Forgets failed sign-ins once they no longer count. */
   int removeForgottenFailures() {
     Instant now = clock.instant();
     return jdbi.withHandle(h ->

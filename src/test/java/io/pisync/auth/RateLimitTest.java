@@ -216,4 +216,30 @@ class RateLimitTest {
       assertThat(locked.json().get("type").asText()).endsWith("/login-locked");
     }
   }
+
+  @Test
+  void failuresArrivingTogetherDoNotLiftTheAddressLockTheyCompleted() throws Exception {
+    try (TestServer server = TestServer.start(Map.of("PISYNC_LOGIN_ADDRESS_MAX_FAILURES", "2"))) {
+      Api anonymous = server.anonymous();
+      // All pass the lock check before any is counted (each hashes a password first).
+      List<java.util.concurrent.Future<Integer>> answers = new java.util.ArrayList<>();
+      try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        // Three failures for a lock after two: without care the third lifted the lock.
+        for (int i = 0; i < 3; i++) {
+          String user = "racer" + i;
+          answers.add(
+              pool.submit(() ->
+                  anonymous
+                      .post("/api/v1/auth/login", Map.of("username", user, "password", "wrong"))
+                      .status()));
+        }
+        for (var answer : answers) assertThat(answer.get()).isIn(401, 429);
+      }
+      var after =
+          anonymous.post(
+              "/api/v1/auth/login",
+              Map.of("username", "admin", "password", TestServer.ADMIN_PASSWORD));
+      assertThat(after.status()).as("the address is still locked").isEqualTo(429);
+    }
+  }
 }
