@@ -52,6 +52,9 @@ public final class EmbeddedDatabase implements AutoCloseable {
               .setOverrideWorkingDirectory(binDir.toFile())
               .setPort(port)
               .setPGStartupWait(Duration.ofSeconds(60))
+              // Its own shutdown hook would stop PostgreSQL while the server's hook is still
+              // committing queued events and ending streams; the server closes it last instead.
+              .setRegisterShutdownHook(false)
               .setLocaleConfig("locale", "C.UTF-8")
               .setLocaleConfig("encoding", "UTF8")
               .setServerConfig("fsync", "on")

@@ -59,7 +59,7 @@ class DurabilityTest {
     try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
       for (int w = 0; w < 16; w++) {
         int worker = w;
-        load.submit(() -> postUntilStopped(devices, worker, base, stop, acked));
+        load.submit(() -> postUntilStopped(devices, worker, base, stop, acked, new ArrayList<>()));
       }
       Thread.sleep(2_500);
       first.destroyForcibly().waitFor();
@@ -96,8 +96,62 @@ class DurabilityTest {
     }
   }
 
+  @Test
+  void aGracefulStopUnderLoadAnswersEveryRequestItTookAndStopsItsPostgres() throws Exception {
+    int port = freePort();
+    Path log1 = dataDir.resolve("first.log");
+    Process first = serve(port, log1);
+    Api anonymous = new Api("http://127.0.0.1:" + port);
+    awaitReady(anonymous, first, log1);
+    Api api = signInWithGeneratedAdminPassword(anonymous);
+    Map<String, Api> devices = new ConcurrentHashMap<>();
+    for (int w = 0; w < 8; w++) {
+      String device = (w % 2 == 0 ? "durable-" : "anon-") + w;
+      var registered =
+          api.post("/api/v1/devices", Map.of("device_id", device, "type", "PiBox", "group", "lab"));
+      devices.put(device, anonymous.withBearer(registered.json().get("api_key").asText()));
+    }
+    Set<Acked> acked = ConcurrentHashMap.newKeySet();
+    List<Integer> refused = java.util.Collections.synchronizedList(new ArrayList<>());
+    var stop = new AtomicBoolean();
+    Instant base = Instant.now().minus(Duration.ofHours(6)).truncatedTo(ChronoUnit.MILLIS);
+    try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int w = 0; w < 8; w++) {
+        int worker = w;
+        load.submit(() -> postUntilStopped(devices, worker, base, stop, acked, refused));
+      }
+      Thread.sleep(1_500);
+      first.destroy(); // SIGTERM, as a service manager stops it
+      assertThat(first.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      stop.set(true);
+    }
+    assertThat(acked).hasSizeGreaterThan(100);
+    // Requests it took were answered (no 503 while stopping); later ones found no server.
+    assertThat(refused).isEmpty();
+    String stopping = Files.readString(log1);
+    assertThat(stopping).doesNotContain("\"level\":\"WARN\"").doesNotContain("\"level\":\"ERROR\"");
+    assertThat(postmasterPid(dataDir).flatMap(ProcessHandle::of).map(ProcessHandle::isAlive))
+        .as("its PostgreSQL stopped too")
+        .isNotEqualTo(Optional.of(true));
+
+    Path log2 = dataDir.resolve("second.log");
+    Process second = serve(port, log2);
+    try {
+      awaitReady(anonymous, second, log2);
+      assertCountersMatchHistoryWithoutDuplicates(api, acked);
+    } finally {
+      second.destroy();
+      second.waitFor();
+    }
+  }
+
   private static void postUntilStopped(
-      Map<String, Api> devices, int worker, Instant base, AtomicBoolean stop, Set<Acked> acked) {
+      Map<String, Api> devices,
+      int worker,
+      Instant base,
+      AtomicBoolean stop,
+      Set<Acked> acked,
+      List<Integer> refused) {
     for (int i = 0; !stop.get() && i < 100_000; i++) {
       // Half the devices send an event_id, half do not (older firmware).
       boolean withIds = worker % 2 == 0;
@@ -105,8 +159,11 @@ class DurabilityTest {
       Map<String, Object> e = event(device, base.plusMillis(i), i % 5, i % 7 == 0 ? 1 : 0);
       e = withIds ? withId(e, UUID.randomUUID()) : e;
       try {
-        if (devices.get(device).post("/api/v1/sync-events", e).status() == 201) {
+        int status = devices.get(device).post("/api/v1/sync-events", e).status();
+        if (status == 201) {
           acked.add(new Acked(e, device));
+        } else {
+          refused.add(status);
         }
       } catch (RuntimeException connectionLost) {
         return;
