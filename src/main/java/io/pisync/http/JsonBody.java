@@ -75,7 +75,9 @@ public final class JsonBody {
   private static byte[] decode(Context ctx, byte[] raw) {
     String encoding = ctx.header("Content-Encoding");
     String coding = encoding == null ? "" : encoding.strip().toLowerCase(Locale.ROOT);
-    if (coding.isEmpty() || coding.equals("identity") || raw.length == 0) {
+    if (coding.isEmpty() || coding.equals("identity") || raw.length == 0 || looksLikeJson(raw)) {
+      // Plain JSON under a compression label (some device HTTP stacks send "Content-Encoding:
+      // utf-8"): before gzip was supported the header was ignored, so such devices still work.
       return raw;
     }
     if (!coding.equals("gzip") && !coding.equals("x-gzip")) {
@@ -106,6 +108,15 @@ public final class JsonBody {
               + (e.getMessage() == null ? "" : ": " + e.getMessage())
               + ")");
     }
+  }
+
+  /** A gzip stream starts with 0x1f 0x8b, never with the first character of a JSON document. */
+  private static boolean looksLikeJson(byte[] raw) {
+    for (byte b : raw) {
+      if (b == ' ' || b == '\t' || b == '\r' || b == '\n') continue;
+      return b == '{' || b == '[';
+    }
+    return false;
   }
 
   private static long maxBodyBytes(Context ctx) {

@@ -169,9 +169,18 @@ class BatchTest {
     assertThat(unknown.json().get("detail").asText()).containsIgnoringCase("'br'");
     assertThat(unknown.header("Accept-Encoding")).isEqualTo("gzip");
 
-    var broken = server.api().send(gzipped("/api/v1/sync-events/batch", json, "gzip"));
+    byte[] truncated = java.util.Arrays.copyOf(compressed, compressed.length / 2);
+    var broken = server.api().send(gzipped("/api/v1/sync-events/batch", truncated, "gzip"));
     assertThat(broken.status()).isEqualTo(400);
     assertThat(broken.json().get("detail").asText()).contains("could not be decompressed");
+
+    // Plain JSON under a wrong label, as some device HTTP stacks send it: read as it is.
+    byte[] small =
+        io.pisync.support.Api.json(batch(List.of(success("label-dev", T0)))).getBytes(UTF_8);
+    var mislabelled = server.api().send(gzipped("/api/v1/sync-events/batch", small, "utf-8"));
+    assertThat(mislabelled.status()).as(mislabelled.body()).isEqualTo(200);
+    assertThat(server.api().send(gzipped("/api/v1/sync-events/batch", small, "gzip")).status())
+        .isEqualTo(200);
   }
 
   private static byte[] gzip(byte[] data) throws java.io.IOException {
