@@ -119,17 +119,38 @@ public final class Accounts {
    * itself to every instance at commit), so role changes and deletions apply at once.
    */
   public Optional<Role> role(String username) {
-    return cache.get("role:" + username, () -> lookUpRole(username));
+    return standing(username).map(Standing::role);
   }
 
-  private Optional<Role> lookUpRole(String username) {
+  /**
+   * The role of an account for an access token issued at {@code issuedAt}: none when the account is
+   * gone or signed out everywhere (a password change) after the token was issued.
+   */
+  public Optional<Role> role(String username, Instant issuedAt) {
+    return standing(username)
+        .filter(s -> s.signedOutAt() == null || !issuedAt.isBefore(s.signedOutAt()))
+        .map(Standing::role);
+  }
+
+  /** What a token's holder may do, remembered until any role or sign-out changes. */
+  private record Standing(Role role, Instant signedOutAt) {}
+
+  private Optional<Standing> standing(String username) {
+    return cache.get("account:" + username, () -> lookUpStanding(username));
+  }
+
+  private Optional<Standing> lookUpStanding(String username) {
     return Reads.retryingLostConnection(() ->
         jdbi.withHandle(h ->
-            h.createQuery("SELECT role FROM accounts WHERE username = :u")
+            h.createQuery("SELECT role, signed_out_at FROM accounts WHERE username = :u")
                 .bind("u", username)
-                .mapTo(String.class)
-                .findOne()
-                .flatMap(Role::parse)));
+                .map((rs, ctx) ->
+                    new Standing(
+                        Role.parse(rs.getString(1)).orElseThrow(),
+                        Optional.ofNullable(rs.getObject(2, OffsetDateTime.class))
+                            .map(OffsetDateTime::toInstant)
+                            .orElse(null)))
+                .findOne()));
   }
 
   private static final String SELECT_ACCOUNT =
@@ -222,28 +243,38 @@ public final class Accounts {
     return outcome;
   }
 
-  /** Sets a new password, lifts any lock and signs the account out everywhere. */
+  /**
+   * Sets a new password, lifts any lock and signs the account out everywhere: its refresh tokens
+   * are revoked and its access tokens refused from now on, on every instance.
+   */
   public boolean setPassword(String username, String password) {
     String hash = Passwords.hash(password);
-    return jdbi.inTransaction(h -> {
-      int n =
-          h.createUpdate("UPDATE accounts SET password_hash = :h WHERE username = :u")
+    boolean changed =
+        jdbi.inTransaction(h -> {
+          // Tokens carry their issue time in whole seconds: this second's own tokens stay valid.
+          Instant signedOut = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+          int n =
+              h.createUpdate(
+                      "UPDATE accounts SET password_hash = :h, signed_out_at = :out WHERE username = :u")
+                  .bind("u", username)
+                  .bind("h", hash)
+                  .bind("out", DeviceKeys.at(signedOut))
+                  .execute();
+          if (n == 1) {
+            h.createUpdate("DELETE FROM sign_in_failures WHERE username = :u")
+                .bind("u", username)
+                .execute();
+          }
+          h.createUpdate(
+                  "UPDATE refresh_tokens SET revoked_at = :now"
+                      + " WHERE username = :u AND revoked_at IS NULL")
               .bind("u", username)
-              .bind("h", hash)
+              .bind("now", DeviceKeys.at(clock.instant()))
               .execute();
-      if (n == 1) {
-        h.createUpdate("DELETE FROM sign_in_failures WHERE username = :u")
-            .bind("u", username)
-            .execute();
-      }
-      h.createUpdate(
-              "UPDATE refresh_tokens SET revoked_at = :now"
-                  + " WHERE username = :u AND revoked_at IS NULL")
-          .bind("u", username)
-          .bind("now", DeviceKeys.at(clock.instant()))
-          .execute();
-      return n == 1;
-    });
+          return n == 1;
+        });
+    if (changed) cache.forgetAll();
+    return changed;
   }
 
   /**

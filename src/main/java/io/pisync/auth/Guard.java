@@ -93,7 +93,10 @@ public final class Guard {
       principal =
           tokens
               .verifyAccess(bearer.get())
-              .flatMap(user -> accounts.role(user).map(role -> new Principal.Person(user, role)));
+              .flatMap(access ->
+                  accounts
+                      .role(access.username(), access.issuedAt())
+                      .map(role -> new Principal.Person(access.username(), role)));
     }
     return principal.orElseThrow(
         () -> unauthenticated(ctx, "the credentials are wrong, expired or revoked"));

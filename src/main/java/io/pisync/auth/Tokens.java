@@ -43,7 +43,10 @@ public final class Tokens {
   /** Access tokens already verified: parsing and the HMAC cost more than the rest of a request. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified;
 
-  private record Verified(String username, Instant expires) {}
+  private record Verified(String username, Instant issuedAt, Instant expires) {}
+
+  /** A valid access token: whose it is and when it was issued (to the second). */
+  public record Access(String username, Instant issuedAt) {}
 
   public Tokens(
       Jdbi jdbi, InstantSource clock, byte[] signingKey, Duration accessTtl, Duration refreshTtl) {
@@ -143,7 +146,7 @@ public final class Tokens {
   }
 
   /** The account an access token was issued to, if its signature and times are good. */
-  public Optional<String> verifyAccess(String token) {
+  public Optional<Access> verifyAccess(String token) {
     Verified known = verified.getIfPresent(token);
     if (known == null) {
       Optional<Verified> checked = verify(token);
@@ -152,7 +155,7 @@ public final class Tokens {
       verified.put(token, known);
     }
     return known.expires().isAfter(clock.instant())
-        ? Optional.of(known.username())
+        ? Optional.of(new Access(known.username(), known.issuedAt()))
         : Optional.empty();
   }
 
@@ -168,10 +171,15 @@ public final class Tokens {
       }
       JWTClaimsSet claims = jwt.getJWTClaimsSet();
       Date expires = claims.getExpirationTime();
-      if (!ISSUER.equals(claims.getIssuer()) || expires == null || claims.getSubject() == null) {
+      Date issued = claims.getIssueTime();
+      if (!ISSUER.equals(claims.getIssuer())
+          || expires == null
+          || issued == null
+          || claims.getSubject() == null) {
         return Optional.empty();
       }
-      return Optional.of(new Verified(claims.getSubject(), expires.toInstant()));
+      return Optional.of(
+          new Verified(claims.getSubject(), issued.toInstant(), expires.toInstant()));
     } catch (ParseException | JOSEException | IllegalStateException e) {
       return Optional.empty();
     }

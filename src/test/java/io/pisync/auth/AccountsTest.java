@@ -169,6 +169,27 @@ class AccountsTest {
   }
 
   @Test
+  void aPasswordChangeSignsTheAccountOutEverywhereAccessTokensIncluded() {
+    create("acc-stolen", "viewer");
+    String stolen =
+        login("acc-stolen", "password-of-acc-stolen").json().get("access_token").asText();
+    Api thief = server.anonymous().withBearer(stolen);
+    assertThat(thief.get("/api/v1/devices").status()).isEqualTo(200);
+
+    server.clock().advance(Duration.ofSeconds(1));
+    var reset =
+        server.api().patch("/api/v1/accounts/acc-stolen", Map.of("password", "a-new-password-42"));
+    assertThat(reset.status()).isEqualTo(200);
+    var refused = thief.get("/api/v1/devices");
+    assertThat(refused.status()).as("the old access token, at once").isEqualTo(401);
+
+    String fresh = login("acc-stolen", "a-new-password-42").json().get("access_token").asText();
+    assertThat(server.anonymous().withBearer(fresh).get("/api/v1/devices").status())
+        .as("a token issued after the change, in the same second")
+        .isEqualTo(200);
+  }
+
+  @Test
   void roleChangesAndDeletionApplyOnTheNextRequest() {
     create("acc-vic", "viewer");
     Api vic =

@@ -147,6 +147,22 @@ class CredentialChangesTest {
     assertThat(within(() -> anaOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
   }
 
+  @Test
+  void aPasswordChangedOnOneInstanceEndsTheOldAccessTokensOnTheOther() {
+    one.person("cc-bob", "viewer");
+    String token = one.login("cc-bob", "password-of-cc-bob");
+    Api bobOnTwo = two.anonymous().withBearer(token);
+    assertThat(bobOnTwo.get("/api/v1/devices").status()).isEqualTo(200);
+
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(
+            one.api()
+                .patch("/api/v1/accounts/cc-bob", Map.of("password", "another-password-7"))
+                .status())
+        .isEqualTo(200);
+    assertThat(within(() -> bobOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
+  }
+
   /** Asks until the answer is {@code expected} or {@link #HEARD_WITHIN} has passed. */
   private static int within(IntSupplier status, int expected) {
     long deadline = System.nanoTime() + HEARD_WITHIN.toNanos();
