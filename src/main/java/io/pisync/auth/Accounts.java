@@ -41,7 +41,8 @@ public final class Accounts {
 
   /** Outcome of a sign-in attempt. */
   public sealed interface SignIn {
-    record Success(String username, Role role) implements SignIn {}
+    /** {@code epoch}: the account's token epoch, read with the password hash it checked. */
+    record Success(String username, Role role, int epoch) implements SignIn {}
 
     record WrongCredentials() implements SignIn {}
 
@@ -123,17 +124,15 @@ public final class Accounts {
   }
 
   /**
-   * The role of an account for an access token issued at {@code issuedAt}: none when the account is
-   * gone or signed out everywhere (a password change) after the token was issued.
+   * The role of an account for a token of {@code epoch}: none when the account is gone or was
+   * signed out everywhere (a password change starts a new epoch) since the token was issued.
    */
-  public Optional<Role> role(String username, Instant issuedAt) {
-    return standing(username)
-        .filter(s -> s.signedOutAt() == null || !issuedAt.isBefore(s.signedOutAt()))
-        .map(Standing::role);
+  public Optional<Role> role(String username, int epoch) {
+    return standing(username).filter(s -> s.epoch() == epoch).map(Standing::role);
   }
 
-  /** What a token's holder may do, remembered until any role or sign-out changes. */
-  private record Standing(Role role, Instant signedOutAt) {}
+  /** What a token's holder may do, remembered until any role or epoch changes. */
+  private record Standing(Role role, int epoch) {}
 
   private Optional<Standing> standing(String username) {
     return cache.get("account:" + username, () -> lookUpStanding(username));
@@ -142,14 +141,10 @@ public final class Accounts {
   private Optional<Standing> lookUpStanding(String username) {
     return Reads.retryingLostConnection(() ->
         jdbi.withHandle(h ->
-            h.createQuery("SELECT role, signed_out_at FROM accounts WHERE username = :u")
+            h.createQuery("SELECT role, token_epoch FROM accounts WHERE username = :u")
                 .bind("u", username)
                 .map((rs, ctx) ->
-                    new Standing(
-                        Role.parse(rs.getString(1)).orElseThrow(),
-                        Optional.ofNullable(rs.getObject(2, OffsetDateTime.class))
-                            .map(OffsetDateTime::toInstant)
-                            .orElse(null)))
+                    new Standing(Role.parse(rs.getString(1)).orElseThrow(), rs.getInt(2)))
                 .findOne()));
   }
 
@@ -251,14 +246,13 @@ public final class Accounts {
     String hash = Passwords.hash(password);
     boolean changed =
         jdbi.inTransaction(h -> {
-          // Tokens carry their issue time in whole seconds: this second's own tokens stay valid.
-          Instant signedOut = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+          // A new token epoch: every token of the old one is refused from the commit on.
           int n =
               h.createUpdate(
-                      "UPDATE accounts SET password_hash = :h, signed_out_at = :out WHERE username = :u")
+                      "UPDATE accounts SET password_hash = :h, token_epoch = token_epoch + 1"
+                          + " WHERE username = :u")
                   .bind("u", username)
                   .bind("h", hash)
-                  .bind("out", DeviceKeys.at(signedOut))
                   .execute();
           if (n == 1) {
             h.createUpdate("DELETE FROM sign_in_failures WHERE username = :u")
@@ -285,12 +279,13 @@ public final class Accounts {
    */
   public SignIn signIn(String username, String password) {
     Instant now = clock.instant();
-    record Row(String hash, Role role, Instant lockedUntil, boolean failedBefore) {}
+    record Row(String hash, Role role, int epoch, Instant lockedUntil, boolean failedBefore) {}
     Row row =
         jdbi.withHandle(h ->
             h.createQuery(
                     """
-                    SELECT a.password_hash, a.role, f.locked_until, f.username IS NOT NULL
+                    SELECT a.password_hash, a.role, a.token_epoch, f.locked_until,
+                           f.username IS NOT NULL
                     FROM (SELECT CAST(:u AS text) AS name) n
                     LEFT JOIN accounts a ON a.username = n.name
                     LEFT JOIN sign_in_failures f ON f.username = n.name
@@ -300,10 +295,11 @@ public final class Accounts {
                     new Row(
                         rs.getString(1),
                         rs.getString(2) == null ? null : Role.parse(rs.getString(2)).orElseThrow(),
-                        Optional.ofNullable(rs.getObject(3, OffsetDateTime.class))
+                        rs.getInt(3),
+                        Optional.ofNullable(rs.getObject(4, OffsetDateTime.class))
                             .map(OffsetDateTime::toInstant)
                             .orElse(null),
-                        rs.getBoolean(4)))
+                        rs.getBoolean(5)))
                 .one());
     if (row.lockedUntil() != null && row.lockedUntil().isAfter(now)) {
       return new SignIn.Locked(row.lockedUntil());
@@ -317,7 +313,7 @@ public final class Accounts {
                 .bind("u", username)
                 .execute());
       }
-      return new SignIn.Success(username, row.role());
+      return new SignIn.Success(username, row.role(), row.epoch());
     }
     return countFailure(username, now);
   }

@@ -83,7 +83,7 @@ public final class AuthRoutes {
     switch (outcome) {
       case Accounts.SignIn.Success ok -> {
         throttle.succeeded(address);
-        ctx.json(TokenAnswer.of(tokens.issue(ok.username(), ok.role())));
+        ctx.json(TokenAnswer.of(tokens.issue(ok.username(), ok.role(), ok.epoch())));
       }
       case Accounts.SignIn.Locked locked -> throw429(locked.until(), "this account");
       case Accounts.SignIn.WrongCredentials wrong -> {
@@ -104,19 +104,22 @@ public final class AuthRoutes {
 
   private void refresh(Context ctx) {
     String token = refreshToken(ctx);
-    String username =
+    Tokens.Spent spent =
         tokens
             .spendRefresh(token)
             .orElseThrow(() ->
                 new ApiProblem(
                     ProblemType.UNAUTHENTICATED,
                     "the refresh token is unknown, spent, expired or revoked: sign in again"));
+    // Gone, or signed out everywhere since this refresh token was issued: no new pair.
     Role role =
         accounts
-            .role(username)
-            .orElseThrow(
-                () -> new ApiProblem(ProblemType.UNAUTHENTICATED, "the account no longer exists"));
-    ctx.json(TokenAnswer.of(tokens.issue(username, role)));
+            .role(spent.username(), spent.epoch())
+            .orElseThrow(() ->
+                new ApiProblem(
+                    ProblemType.UNAUTHENTICATED,
+                    "the account no longer exists or was signed out everywhere: sign in again"));
+    ctx.json(TokenAnswer.of(tokens.issue(spent.username(), role, spent.epoch())));
   }
 
   private void logout(Context ctx) {

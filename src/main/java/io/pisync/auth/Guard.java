@@ -95,7 +95,7 @@ public final class Guard {
               .verifyAccess(bearer.get())
               .flatMap(access ->
                   accounts
-                      .role(access.username(), access.issuedAt())
+                      .role(access.username(), access.epoch())
                       .map(role -> new Principal.Person(access.username(), role)));
     }
     return principal.orElseThrow(

@@ -43,10 +43,15 @@ public final class Tokens {
   /** Access tokens already verified: parsing and the HMAC cost more than the rest of a request. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified;
 
-  private record Verified(String username, Instant issuedAt, Instant expires) {}
+  private record Verified(String username, int epoch, Instant expires) {}
 
-  /** A valid access token: whose it is and when it was issued (to the second). */
-  public record Access(String username, Instant issuedAt) {}
+  /** A valid access token: whose it is, and the account's token epoch it was issued in. */
+  public record Access(String username, int epoch) {}
+
+  /** A spent refresh token: whose it was, and its token epoch. */
+  public record Spent(String username, int epoch) {}
+
+  private static final String EPOCH_CLAIM = "epoch";
 
   public Tokens(
       Jdbi jdbi, InstantSource clock, byte[] signingKey, Duration accessTtl, Duration refreshTtl) {
@@ -109,26 +114,32 @@ public final class Tokens {
             .execute());
   }
 
-  public Issued issue(String username, Role role) {
+  /**
+   * A new pair in the account's token {@code epoch}, as read with the password or the refresh token
+   * that was checked: if the password changed meanwhile, the pair is already refused.
+   */
+  public Issued issue(String username, Role role, int epoch) {
     Instant now = clock.instant();
     String refresh = Secrets.generate(REFRESH_PREFIX);
     jdbi.useHandle(h ->
         h.createUpdate(
-                "INSERT INTO refresh_tokens (token_hash, username, issued_at, expires_at)"
-                    + " VALUES (:hash, :u, :now, :exp)")
+                "INSERT INTO refresh_tokens (token_hash, username, issued_at, expires_at,"
+                    + " token_epoch) VALUES (:hash, :u, :now, :exp, :epoch)")
             .bind("hash", Secrets.digest(refresh))
             .bind("u", username)
             .bind("now", DeviceKeys.at(now))
             .bind("exp", DeviceKeys.at(now.plus(refreshTtl)))
+            .bind("epoch", epoch)
             .execute());
-    return new Issued(access(username, now), accessTtl.toSeconds(), refresh, username, role);
+    return new Issued(access(username, epoch, now), accessTtl.toSeconds(), refresh, username, role);
   }
 
-  private String access(String username, Instant now) {
+  private String access(String username, int epoch, Instant now) {
     var claims =
         new JWTClaimsSet.Builder()
             .issuer(ISSUER)
             .subject(username)
+            .claim(EPOCH_CLAIM, epoch)
             .issueTime(Date.from(now))
             .expirationTime(Date.from(now.plus(accessTtl)))
             .jwtID(UUID.randomUUID().toString())
@@ -155,7 +166,7 @@ public final class Tokens {
       verified.put(token, known);
     }
     return known.expires().isAfter(clock.instant())
-        ? Optional.of(new Access(known.username(), known.issuedAt()))
+        ? Optional.of(new Access(known.username(), known.epoch()))
         : Optional.empty();
   }
 
@@ -171,16 +182,17 @@ public final class Tokens {
       }
       JWTClaimsSet claims = jwt.getJWTClaimsSet();
       Date expires = claims.getExpirationTime();
-      Date issued = claims.getIssueTime();
-      if (!ISSUER.equals(claims.getIssuer())
-          || expires == null
-          || issued == null
-          || claims.getSubject() == null) {
+      Long epoch = claims.getLongClaim(EPOCH_CLAIM);
+      if (!ISSUER.equals(claims.getIssuer()) || expires == null || claims.getSubject() == null) {
         return Optional.empty();
       }
+      // Tokens from before epochs existed carry none: epoch 0, like every account then.
       return Optional.of(
-          new Verified(claims.getSubject(), issued.toInstant(), expires.toInstant()));
-    } catch (ParseException | JOSEException | IllegalStateException e) {
+          new Verified(
+              claims.getSubject(),
+              epoch == null ? 0 : Math.toIntExact(epoch),
+              expires.toInstant()));
+    } catch (ParseException | JOSEException | IllegalStateException | ArithmeticException e) {
       return Optional.empty();
     }
   }
@@ -189,24 +201,25 @@ public final class Tokens {
    * Trades a refresh token for a new pair; the old one is spent. A spent token presented again
    * means it was stolen or replayed: every refresh token of that account is revoked.
    */
-  public Optional<String> spendRefresh(String token) {
+  public Optional<Spent> spendRefresh(String token) {
     if (token == null || !token.startsWith(REFRESH_PREFIX) || token.length() > 100) {
       return Optional.empty();
     }
     Instant now = clock.instant();
     byte[] hash = Secrets.digest(token);
     return jdbi.inTransaction(h -> {
-      record Row(String username, OffsetDateTime expiresAt, OffsetDateTime revokedAt) {}
+      record Row(String username, OffsetDateTime expiresAt, OffsetDateTime revokedAt, int epoch) {}
       Optional<Row> row =
           h.createQuery(
-                  "SELECT username, expires_at, revoked_at FROM refresh_tokens"
+                  "SELECT username, expires_at, revoked_at, token_epoch FROM refresh_tokens"
                       + " WHERE token_hash = :hash FOR UPDATE")
               .bind("hash", hash)
               .map((rs, ctx) ->
                   new Row(
                       rs.getString(1),
                       rs.getObject(2, OffsetDateTime.class),
-                      rs.getObject(3, OffsetDateTime.class)))
+                      rs.getObject(3, OffsetDateTime.class),
+                      rs.getInt(4)))
               .findOne();
       if (row.isEmpty() || !row.get().expiresAt().toInstant().isAfter(now)) {
         return Optional.empty();
@@ -219,7 +232,7 @@ public final class Tokens {
           .bind("hash", hash)
           .bind("now", DeviceKeys.at(now))
           .execute();
-      return Optional.of(row.get().username());
+      return Optional.of(new Spent(row.get().username(), row.get().epoch()));
     });
   }
 
