@@ -1,4 +1,4 @@
--- POST /api/v1/sync-events: one event per request from BENCH_DEVICES registered devices, each
+-- POST /api/v1/sync-events: one event per request from the registered devices, each
 -- sending its own key (BENCH_KEYS: "device_id key" lines), a share BENCH_EVENT_ID_RATIO of events
 -- carrying a client event_id (idempotency key).
 dofile(os.getenv("BENCH_LUA") .. "/common.lua")

@@ -116,16 +116,10 @@ public final class Accounts {
   }
 
   /**
-   * The current role of an account. Remembered until roles change anywhere (a change announces
-   * itself to every instance at commit), so role changes and deletions apply at once.
-   */
-  public Optional<Role> role(String username) {
-    return standing(username).map(Standing::role);
-  }
-
-  /**
    * The role of an account for a token of {@code epoch}: none when the account is gone or was
    * signed out everywhere (a password change starts a new epoch) since the token was issued.
+   * Remembered until roles or epochs change anywhere (a change announces itself to every instance
+   * at commit), so such changes and deletions apply at once.
    */
   public Optional<Role> role(String username, int epoch) {
     return standing(username).filter(s -> s.epoch() == epoch).map(Standing::role);
@@ -259,12 +253,7 @@ public final class Accounts {
                 .bind("u", username)
                 .execute();
           }
-          h.createUpdate(
-                  "UPDATE refresh_tokens SET revoked_at = :now"
-                      + " WHERE username = :u AND revoked_at IS NULL")
-              .bind("u", username)
-              .bind("now", DeviceKeys.at(clock.instant()))
-              .execute();
+          Tokens.revokeAll(h, username, clock.instant());
           return n == 1;
         });
     if (changed) cache.forgetAll();
@@ -319,7 +308,7 @@ public final class Accounts {
   }
 
   /** How long failed sign-ins are remembered after the last one: then the count starts again. */
-  Duration failureMemory() {
+  private Duration failureMemory() {
     return lockDuration.plus(Duration.ofMinutes(15));
   }
 

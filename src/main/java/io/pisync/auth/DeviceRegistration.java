@@ -28,8 +28,7 @@ public record DeviceRegistration(
       String deviceId, String type, String group, Map<String, String> labels) {
     var errors = new ArrayList<FieldError>();
     if (deviceId == null || !SyncEvent.isDeviceId(deviceId)) {
-      errors.add(
-          new FieldError("device_id", deviceId, "must be 1-64 characters of A-Z a-z 0-9 . _ : -"));
+      errors.add(new FieldError("device_id", deviceId, SyncEvent.DEVICE_ID_RULE));
     } else if (SyncEvent.isReservedDeviceId(deviceId)) {
       errors.add(new FieldError("device_id", deviceId, SyncEvent.RESERVED_DEVICE_ID_REASON));
     }

@@ -27,10 +27,10 @@ public final class RateLimits {
   private final PostgreSQLSelectForUpdateBasedProxyManager<String> shared;
 
   private RateLimits(
-      InstantSource clock,
+      TimeMeter time,
       Cache<String, Bucket> local,
       PostgreSQLSelectForUpdateBasedProxyManager<String> shared) {
-    this.time = meter(clock);
+    this.time = time;
     this.local = local;
     this.shared = shared;
   }
@@ -42,21 +42,22 @@ public final class RateLimits {
             .expireAfterAccess(Duration.ofMinutes(10))
             .maximumSize(1_000_000)
             .build();
-    return new RateLimits(clock, cache, null);
+    return new RateLimits(meter(clock), cache, null);
   }
 
   /** Buckets in the table {@code rate_limit_buckets}, shared by every instance on the database. */
   public static RateLimits shared(DataSource dataSource, InstantSource clock) {
+    TimeMeter time = meter(clock);
     var proxy =
         Bucket4jPostgreSQL.selectForUpdateBasedBuilder(dataSource)
             .primaryKeyMapper(PrimaryKeyMapper.STRING)
             .table("rate_limit_buckets")
-            .clientClock(meter(clock))
+            .clientClock(time)
             .expirationAfterWrite(
                 ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(
                     Duration.ofMinutes(1)))
             .build();
-    return new RateLimits(clock, null, proxy);
+    return new RateLimits(time, null, proxy);
   }
 
   /** What a request may do under its limit, and the numbers for the RateLimit-* headers. */

@@ -43,7 +43,7 @@ public final class Tokens {
   /** Access tokens already verified: parsing and the HMAC cost more than the rest of a request. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified;
 
-  private record Verified(String username, int epoch, Instant expires) {}
+  private record Verified(Access access, Instant expires) {}
 
   /** A valid access token: whose it is, and the account's token epoch it was issued in. */
   public record Access(String username, int epoch) {}
@@ -166,7 +166,7 @@ public final class Tokens {
       verified.put(token, known);
     }
     return known.expires().isAfter(clock.instant())
-        ? Optional.of(new Access(known.username(), known.epoch()))
+        ? Optional.of(known.access())
         : Optional.empty();
   }
 
@@ -189,8 +189,7 @@ public final class Tokens {
       // Tokens from before epochs existed carry none: epoch 0, like every account then.
       return Optional.of(
           new Verified(
-              claims.getSubject(),
-              epoch == null ? 0 : Math.toIntExact(epoch),
+              new Access(claims.getSubject(), epoch == null ? 0 : Math.toIntExact(epoch)),
               expires.toInstant()));
     } catch (ParseException | JOSEException | IllegalStateException | ArithmeticException e) {
       return Optional.empty();
@@ -248,7 +247,8 @@ public final class Tokens {
             .execute());
   }
 
-  private static void revokeAll(org.jdbi.v3.core.Handle h, String username, Instant now) {
+  /** Every refresh token of the account stops working (in the caller's transaction). */
+  static void revokeAll(org.jdbi.v3.core.Handle h, String username, Instant now) {
     h.createUpdate(
             "UPDATE refresh_tokens SET revoked_at = :now"
                 + " WHERE username = :u AND revoked_at IS NULL")

@@ -56,6 +56,18 @@ public final class ClientAddress {
     if (trusted.isEmpty()) {
       return peer;
     }
+    // Asked several times per request (limits, sign-in locks, the access log): walk once.
+    String known = ctx.attribute(RESOLVED);
+    if (known == null) {
+      known = resolve(ctx, peer);
+      ctx.attribute(RESOLVED, known);
+    }
+    return known;
+  }
+
+  private static final String RESOLVED = "pisync.client-address";
+
+  private String resolve(Context ctx, String peer) {
     IPAddress peerAddress = parse(peer);
     if (peerAddress == null) {
       return peer;

@@ -17,7 +17,12 @@ public record FieldError(String field, Object value, String message) {
 
   /** A field the object may not have, with the value sent (as JSON, shortened). */
   public static FieldError unknown(String field, JsonNode value) {
-    return new FieldError(field, shorten(String.valueOf(value)), "unknown field");
+    return new FieldError(field, shorten(value), "unknown field");
+  }
+
+  /** A JSON value as quoted back in a problem: its JSON text, cut after 100 characters. */
+  public static String shorten(JsonNode value) {
+    return shorten(String.valueOf(value));
   }
 
   /** A value as quoted back in a problem: cut after 100 characters. */

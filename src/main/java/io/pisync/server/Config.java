@@ -106,7 +106,9 @@ public record Config(
     JSON_MAX_DEPTH("32", "deepest JSON nesting accepted"),
     JSON_MAX_TOKENS("200000", "most JSON tokens (fields, values) in one body"),
     SYNC_TOMBSTONE_RETENTION_DAYS(
-        "30", "days deleted records are kept for devices to pull (an older cursor gets 410)"),
+        "30",
+        "days deleted records are kept for devices to pull (a device that missed a deletion"
+            + " purged since gets 410 and resyncs)"),
     SYNC_MUTATION_RETENTION_DAYS(
         "90", "days pushed mutation ids are remembered, so a replay is answered as a duplicate"),
     SYNC_MAX_PUSH_MUTATIONS("1000", "most mutations in one push"),

@@ -62,7 +62,7 @@ public final class MutationParser {
       return new Parsed.Invalid(
           Optional.empty(),
           Optional.empty(),
-          List.of(new FieldError("", abbreviate(item), "must be an object")));
+          List.of(new FieldError("", FieldError.shorten(item), "must be an object")));
     }
     List<FieldError> errors = new ArrayList<>();
     if (structural != null) errors.add(structural);
@@ -148,7 +148,7 @@ public final class MutationParser {
     boolean absent = node == null || node.isNull();
     if (op == Op.DELETE) {
       if (!absent)
-        errors.add(new FieldError("data", abbreviate(node), "must be absent for delete"));
+        errors.add(new FieldError("data", FieldError.shorten(node), "must be absent for delete"));
       return null;
     }
     if (absent) {
@@ -156,12 +156,12 @@ public final class MutationParser {
       return null;
     }
     if (!node.isObject()) {
-      errors.add(new FieldError("data", abbreviate(node), "must be a JSON object"));
+      errors.add(new FieldError("data", FieldError.shorten(node), "must be a JSON object"));
       return null;
     }
     String unstorable = unstorable(node, "data");
     if (unstorable != null) {
-      errors.add(new FieldError("data", abbreviate(node), unstorable));
+      errors.add(new FieldError("data", FieldError.shorten(node), unstorable));
       return null;
     }
     int size = utf8Length(node);
@@ -223,10 +223,6 @@ public final class MutationParser {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private static String abbreviate(JsonNode node) {
-    return FieldError.shorten(node.toString());
   }
 
   private static Optional<Instant> modifiedAt(JsonNode item, List<FieldError> errors) {

@@ -363,11 +363,7 @@ final class PushStore {
           DO UPDATE SET modified_at = excluded.modified_at
         """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.key().scope()).toArray()));
-      ps.setArray(
-          2, c.createArrayOf("text", rows.stream().map(r -> r.key().collection()).toArray()));
-      ps.setArray(3, c.createArrayOf("text", rows.stream().map(r -> r.key().recordId()).toArray()));
-      ps.setArray(4, c.createArrayOf("int8", rows.stream().map(StoredRecord::version).toArray()));
+      setKeysAndVersions(c, ps, rows);
       ps.setArray(
           5, c.createArrayOf("text", rows.stream().map(r -> r.modifiedAt().toString()).toArray()));
       ps.executeUpdate();
@@ -467,13 +463,18 @@ final class PushStore {
         mutation_id = excluded.mutation_id, exact = excluded.exact
       """;
 
+  /** Parameters 1 to 4: each row's scope, collection, record id and version, as arrays. */
+  private static void setKeysAndVersions(
+      Connection c, PreparedStatement ps, List<StoredRecord> rows) throws SQLException {
+    ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.key().scope()).toArray()));
+    ps.setArray(2, c.createArrayOf("text", rows.stream().map(r -> r.key().collection()).toArray()));
+    ps.setArray(3, c.createArrayOf("text", rows.stream().map(r -> r.key().recordId()).toArray()));
+    ps.setArray(4, c.createArrayOf("int8", rows.stream().map(StoredRecord::version).toArray()));
+  }
+
   private static void upsertRecords(Connection c, List<StoredRecord> rows) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(UPSERT_RECORDS)) {
-      ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.key().scope()).toArray()));
-      ps.setArray(
-          2, c.createArrayOf("text", rows.stream().map(r -> r.key().collection()).toArray()));
-      ps.setArray(3, c.createArrayOf("text", rows.stream().map(r -> r.key().recordId()).toArray()));
-      ps.setArray(4, c.createArrayOf("int8", rows.stream().map(StoredRecord::version).toArray()));
+      setKeysAndVersions(c, ps, rows);
       ps.setArray(5, c.createArrayOf("int8", rows.stream().map(StoredRecord::seq).toArray()));
       ps.setArray(6, c.createArrayOf("bool", rows.stream().map(StoredRecord::deleted).toArray()));
       ps.setArray(7, c.createArrayOf("text", rows.stream().map(StoredRecord::data).toArray()));

@@ -108,8 +108,6 @@ final class SyncAdminRoutes {
 
   // ---------------------------------------------------------------------------------- grants
 
-  private static final String DEVICE_ID_RULE = "must be 1-64 characters of A-Z a-z 0-9 . _ : -";
-
   private record DeviceScope(String deviceId, String scope) {}
 
   private static DeviceScope deviceScope(Context ctx) {
@@ -117,7 +115,7 @@ final class SyncAdminRoutes {
     String scope = ctx.pathParam("scope");
     List<FieldError> errors = new ArrayList<>();
     if (!SyncEvent.isDeviceId(device)) {
-      errors.add(new FieldError("device_id", device, DEVICE_ID_RULE));
+      errors.add(new FieldError("device_id", device, SyncEvent.DEVICE_ID_RULE));
     }
     if (!SyncIds.isId(scope)) errors.add(new FieldError("scope", scope, SyncIds.ID_RULE));
     if (!errors.isEmpty()) throw ApiProblem.invalid(errors);
@@ -167,7 +165,7 @@ final class SyncAdminRoutes {
   private void deviceState(Context ctx) throws SQLException {
     String device = ctx.pathParam("device_id");
     if (!SyncEvent.isDeviceId(device)) {
-      throw ApiProblem.invalid("device_id", device, DEVICE_ID_RULE);
+      throw ApiProblem.invalid("device_id", device, SyncEvent.DEVICE_ID_RULE);
     }
     Optional<SyncStateStore.State> state = states.state(device);
     if (state.isEmpty() && !grants.registered(device)) throw noDevice(device);

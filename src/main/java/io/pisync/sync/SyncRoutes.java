@@ -180,7 +180,7 @@ final class SyncRoutes {
     if (array == null || !array.isArray()) {
       throw ApiProblem.invalid(
           "mutations",
-          array == null ? null : abbreviate(array),
+          array == null ? null : FieldError.shorten(array),
           "is required: an array of 1 to " + max + " mutations");
     }
     if ((required && array.isEmpty()) || array.size() > max) {
@@ -200,7 +200,8 @@ final class SyncRoutes {
     JsonNode node = body.get(field);
     if (node == null || node.isNull()) return Optional.empty();
     if (!node.isTextual() || node.textValue().length() > 500) {
-      throw ApiProblem.invalid(field, abbreviate(node), "must be a cursor this server issued");
+      throw ApiProblem.invalid(
+          field, FieldError.shorten(node), "must be a cursor this server issued");
     }
     return Optional.of(node.textValue());
   }
@@ -215,9 +216,5 @@ final class SyncRoutes {
       throw ApiProblem.invalid("limit", node.toString(), "must be between 1 and " + MAX_PULL_LIMIT);
     }
     return node.intValue();
-  }
-
-  private static String abbreviate(JsonNode node) {
-    return FieldError.shorten(node.toString());
   }
 }

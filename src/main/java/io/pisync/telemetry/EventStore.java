@@ -168,8 +168,8 @@ public final class EventStore {
     // New devices. Creating one may wait for another batch creating it too; holding the known
     // devices' locks meanwhile would take locks out of id order and could deadlock. So let them
     // go, create the missing devices, and lock them all again in one pass, in id order.
-    // (Checking first keeps the common case to one statement: an INSERT ... ON CONFLICT that
-    // finds every row already there costs more than the SELECT.)
+    // (Checking first keeps the common case to a savepoint and one SELECT: an INSERT ... ON
+    // CONFLICT that finds every row already there costs more than the SELECT.)
     c.rollback(beforeLocks);
     List<String> missing = plan.deviceIds.stream().filter(id -> !deltas.containsKey(id)).toList();
     Set<String> created = new HashSet<>();

@@ -44,27 +44,15 @@ class DurabilityTest {
     Api anonymous = new Api("http://127.0.0.1:" + port);
     awaitReady(anonymous, first, log1);
     Api api = signInWithGeneratedAdminPassword(anonymous);
-    Map<String, Api> devices = new ConcurrentHashMap<>();
-    for (int w = 0; w < 16; w++) {
-      String device = (w % 2 == 0 ? "durable-" : "anon-") + w;
-      var registered =
-          api.post("/api/v1/devices", Map.of("device_id", device, "type", "PiBox", "group", "lab"));
-      assertThat(registered.status()).isEqualTo(201);
-      devices.put(device, anonymous.withBearer(registered.json().get("api_key").asText()));
-    }
+    Map<String, Api> devices = registerDevices(api, anonymous, 16);
 
     Set<Acked> acked = ConcurrentHashMap.newKeySet();
-    var stop = new AtomicBoolean();
-    Instant base = Instant.now().minus(Duration.ofHours(6)).truncatedTo(ChronoUnit.MILLIS);
-    try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
-      for (int w = 0; w < 16; w++) {
-        int worker = w;
-        load.submit(() -> postUntilStopped(devices, worker, base, stop, acked, new ArrayList<>()));
-      }
-      Thread.sleep(2_500);
-      first.destroyForcibly().waitFor();
-      stop.set(true);
-    }
+    postWhileStopping(
+        devices,
+        Duration.ofMillis(2_500),
+        () -> first.destroyForcibly().waitFor(),
+        acked,
+        java.util.Collections.synchronizedList(new ArrayList<>()));
     assertThat(acked).hasSizeGreaterThan(100);
     long orphan = postmasterPid(dataDir).orElseThrow();
     assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive)).contains(true);
@@ -104,27 +92,18 @@ class DurabilityTest {
     Api anonymous = new Api("http://127.0.0.1:" + port);
     awaitReady(anonymous, first, log1);
     Api api = signInWithGeneratedAdminPassword(anonymous);
-    Map<String, Api> devices = new ConcurrentHashMap<>();
-    for (int w = 0; w < 8; w++) {
-      String device = (w % 2 == 0 ? "durable-" : "anon-") + w;
-      var registered =
-          api.post("/api/v1/devices", Map.of("device_id", device, "type", "PiBox", "group", "lab"));
-      devices.put(device, anonymous.withBearer(registered.json().get("api_key").asText()));
-    }
+    Map<String, Api> devices = registerDevices(api, anonymous, 8);
     Set<Acked> acked = ConcurrentHashMap.newKeySet();
     List<Integer> refused = java.util.Collections.synchronizedList(new ArrayList<>());
-    var stop = new AtomicBoolean();
-    Instant base = Instant.now().minus(Duration.ofHours(6)).truncatedTo(ChronoUnit.MILLIS);
-    try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
-      for (int w = 0; w < 8; w++) {
-        int worker = w;
-        load.submit(() -> postUntilStopped(devices, worker, base, stop, acked, refused));
-      }
-      Thread.sleep(1_500);
-      first.destroy(); // SIGTERM, as a service manager stops it
-      assertThat(first.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-      stop.set(true);
-    }
+    postWhileStopping(
+        devices,
+        Duration.ofMillis(1_500),
+        () -> {
+          first.destroy(); // SIGTERM, as a service manager stops it
+          assertThat(first.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        },
+        acked,
+        refused);
     assertThat(acked).hasSizeGreaterThan(100);
     // Requests it took were answered (no 503 while stopping); later ones found no server.
     assertThat(refused).isEmpty();
@@ -142,6 +121,45 @@ class DurabilityTest {
     } finally {
       second.destroy();
       second.waitFor();
+    }
+  }
+
+  /** Registers {@code count} devices, even ones named durable-N, odd ones anon-N. */
+  private static Map<String, Api> registerDevices(Api admin, Api anonymous, int count) {
+    Map<String, Api> devices = new ConcurrentHashMap<>();
+    for (int w = 0; w < count; w++) {
+      String device = (w % 2 == 0 ? "durable-" : "anon-") + w;
+      var registered =
+          admin.post(
+              "/api/v1/devices", Map.of("device_id", device, "type", "PiBox", "group", "lab"));
+      assertThat(registered.status()).isEqualTo(201);
+      devices.put(device, anonymous.withBearer(registered.json().get("api_key").asText()));
+    }
+    return devices;
+  }
+
+  interface Stop {
+    void run() throws Exception;
+  }
+
+  /**
+   * Every device posts events, one worker each, until {@code after} has passed and {@code stop} has
+   * stopped the server. Acknowledged events go to {@code acked}, other answers to {@code refused}
+   * (shared by the workers: a synchronized list).
+   */
+  private static void postWhileStopping(
+      Map<String, Api> devices, Duration after, Stop stop, Set<Acked> acked, List<Integer> refused)
+      throws Exception {
+    var stopped = new AtomicBoolean();
+    Instant base = Instant.now().minus(Duration.ofHours(6)).truncatedTo(ChronoUnit.MILLIS);
+    try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int w = 0; w < devices.size(); w++) {
+        int worker = w;
+        load.submit(() -> postUntilStopped(devices, worker, base, stopped, acked, refused));
+      }
+      Thread.sleep(after);
+      stop.run();
+      stopped.set(true);
     }
   }
 
