@@ -22,6 +22,9 @@ final class JettyProblemHandler extends ErrorHandler {
   protected void generateResponse(
       Request request, Response response, int code, String message, Throwable cause, Callback cb) {
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problems.CONTENT_TYPE);
+    // Jetty drops the connection after a request it could not parse; saying so lets a keep-alive
+    // client open a new one instead of sending its next request into a closed socket.
+    response.getHeaders().put(HttpHeader.CONNECTION, "close");
     response.write(true, ByteBuffer.wrap(body(code, request.getHttpURI().getPath())), cb);
   }
 

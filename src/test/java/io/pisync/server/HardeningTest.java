@@ -8,6 +8,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pisync.support.Api;
 import io.pisync.support.TestServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -100,6 +103,23 @@ class HardeningTest {
     assertProblem(server.api().send(raw.copy().header("X-Big", "a".repeat(70_000))), 431);
     assertProblem(server.api().get("/api/v1/devices?q=" + "a".repeat(70_000)), 414);
     assertProblem(server.api().get("/api/v1/devices/%00"), 400);
+  }
+
+  @Test
+  void aRequestJettyRefusesSaysTheConnectionCloses() throws IOException {
+    for (String target :
+        List.of("/api/v1/devices/%00", "/api/v1/devices?q=" + "a".repeat(70_000))) {
+      try (var socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        socket.setSoTimeout(5_000);
+        String request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+        // Jetty closes the socket after answering, so reading to the end terminates.
+        String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(answer)
+            .startsWith("HTTP/1.1 4")
+            .containsIgnoringCase("\r\nConnection: close\r\n");
+      }
+    }
   }
 
   @Test
