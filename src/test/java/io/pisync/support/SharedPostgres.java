@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 /**
  * One real PostgreSQL for the whole test run; every test server gets a fresh database in it, so
@@ -25,12 +27,23 @@ public final class SharedPostgres {
       try {
         Path dir = Files.createTempDirectory("pisync-test-pg");
         postgres = EmbeddedDatabase.start(dir, 0);
-        Runtime.getRuntime().addShutdownHook(new Thread(postgres::close));
+        // Its files (about 110 MB: binaries and the cluster) go with it, or every run would
+        // leave them in the temp directory.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> closeAndDelete(dir)));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     }
     return postgres;
+  }
+
+  private static void closeAndDelete(Path dir) {
+    postgres.close();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (IOException e) {
+      System.err.println("could not delete " + dir + ": " + e);
+    }
   }
 
   /** Creates an empty database and returns its JDBC URL. */
