@@ -9,7 +9,11 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
@@ -126,6 +130,24 @@ final class GrantStore {
             : Optional.empty();
       }
     }
+  }
+
+  /** The scope names each of these devices may use now; a device without grants is absent. */
+  Map<String, Set<String>> scopeNames(Collection<String> devices) throws SQLException {
+    String sql =
+        "SELECT device_id, scope FROM sync_grants WHERE device_id = ANY(?::text[])"
+            + " AND granted_seq IS NOT NULL";
+    Map<String, Set<String>> names = new HashMap<>();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setArray(1, c.createArrayOf("text", devices.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          names.computeIfAbsent(rs.getString(1), d -> new HashSet<>()).add(rs.getString(2));
+        }
+      }
+    }
+    return names;
   }
 
   /** The scopes a device may use now, by name. */

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -21,6 +22,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,9 @@ public final class SyncStreams implements AutoCloseable {
   private static final byte[] HEARTBEAT =
       "event: heartbeat\ndata: {}\n\n".getBytes(StandardCharsets.US_ASCII);
 
+  /** Devices' scopes are read this many at a time (one query each). */
+  private static final int DEVICES_PER_READ = 5_000;
+
   private final NoticeListener listener;
   private final ObjectMapper mapper;
   private final GrantStore grants;
@@ -49,17 +54,16 @@ public final class SyncStreams implements AutoCloseable {
   private final AtomicLong pokes = new AtomicLong();
   private volatile boolean closed;
 
-  /** Reads a device's scopes. */
-  private interface ScopeReader {
-    Set<String> read(String device) throws SQLException;
-  }
+  /** Numbers each reading of scopes, before it runs: a later number saw a later database. */
+  private final AtomicLong readings = new AtomicLong();
+
+  /** A stream's scope names, and the number of the reading they came from. */
+  private record Scopes(long reading, Set<String> names) {}
 
   /** One connected device. */
   private static final class Stream {
     final String device;
-    volatile Set<String> scopes = Set.of();
-    private final java.util.concurrent.locks.ReentrantLock reloading =
-        new java.util.concurrent.locks.ReentrantLock();
+    private final AtomicReference<Scopes> scopes = new AtomicReference<>(new Scopes(0, Set.of()));
     final AtomicLong latest = new AtomicLong(-1);
     final BlockingQueue<Boolean> signal = new ArrayBlockingQueue<>(1);
 
@@ -67,18 +71,16 @@ public final class SyncStreams implements AutoCloseable {
       this.device = device;
     }
 
+    Set<String> scopes() {
+      return scopes.get().names();
+    }
+
     /**
-     * Reads the scopes again. One reading at a time: a reading that began before a grant committed
-     * never overwrites one made after it (a lock, not synchronized: a JDBC read inside synchronized
-     * pins the virtual thread's carrier on JDK 21).
+     * Keeps the newer of two readings: one that began before a grant committed never overwrites one
+     * that began after it, whichever finishes last.
      */
-    void reload(ScopeReader reader) throws SQLException {
-      reloading.lock();
-      try {
-        scopes = reader.read(device);
-      } finally {
-        reloading.unlock();
-      }
+    void offer(Scopes read) {
+      scopes.accumulateAndGet(read, (now, next) -> next.reading() > now.reading() ? next : now);
     }
 
     void poke(long head) {
@@ -102,7 +104,7 @@ public final class SyncStreams implements AutoCloseable {
               @Override
               public void listening() throws SQLException {
                 // Notices may have been missed while not listening: grants, and changes.
-                for (Stream s : streams) s.reload(SyncStreams.this::scopesOf);
+                reload(List.copyOf(streams));
                 pokeAll(feed.head());
               }
 
@@ -146,7 +148,7 @@ public final class SyncStreams implements AutoCloseable {
       stream = new Stream(device);
       // registered before its scopes are read: a grant that commits in between reloads them
       streams.add(stream);
-      stream.reload(this::scopesOf);
+      reload(List.of(stream));
       long head = feed.head(); // read after registering: no notice falls in between
       ServletOutputStream out = begin(ctx.res());
       out.write(("retry: " + retryMillis() + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -172,10 +174,18 @@ public final class SyncStreams implements AutoCloseable {
     return 5_000 + ThreadLocalRandom.current().nextLong(10_000);
   }
 
-  private Set<String> scopesOf(String device) throws SQLException {
-    Set<String> scopes = new HashSet<>();
-    grants.scopes(device).forEach(g -> scopes.add(g.scope()));
-    return Set.copyOf(scopes);
+  /** Reads the streams' scopes again, a few thousand devices per query. */
+  private void reload(List<Stream> targets) throws SQLException {
+    for (int from = 0; from < targets.size(); from += DEVICES_PER_READ) {
+      List<Stream> part = targets.subList(from, Math.min(targets.size(), from + DEVICES_PER_READ));
+      long reading = readings.incrementAndGet();
+      Set<String> devices = new HashSet<>();
+      part.forEach(s -> devices.add(s.device));
+      Map<String, Set<String>> names = grants.scopeNames(devices);
+      for (Stream s : part) {
+        s.offer(new Scopes(reading, Set.copyOf(names.getOrDefault(s.device, Set.of()))));
+      }
+    }
   }
 
   private static ServletOutputStream begin(HttpServletResponse res) throws IOException {
@@ -240,15 +250,14 @@ public final class SyncStreams implements AutoCloseable {
     if (notice.devices().contains(s.device)) return true;
     if (s.device.equals(notice.by())) return false;
     for (String scope : notice.scopes()) {
-      if (s.scopes.contains(scope)) return true;
+      if (s.scopes().contains(scope)) return true;
     }
     return false;
   }
 
   private void reloadScopes(List<String> devices) throws SQLException {
-    for (Stream s : streams) {
-      if (devices.contains(s.device)) s.reload(this::scopesOf);
-    }
+    Set<String> named = Set.copyOf(devices);
+    reload(streams.stream().filter(s -> named.contains(s.device)).toList());
   }
 
   private void pokeAll(long head) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pisync.support.Api;
 import io.pisync.support.EventStream;
+import io.pisync.support.SharedPostgres;
 import io.pisync.support.SyncDevice;
 import io.pisync.support.TestServer;
 import java.time.Duration;
@@ -105,6 +106,33 @@ class StreamTest {
       assertThat(stream.next("poke", WAIT)).as("poked for the new scope").isNotNull();
     }
     assertThat(device.pullAll()).hasSize(2);
+  }
+
+  @Test
+  void aGrantMadeWhileTheListenerIsCutIsWatchedOnceItListensAgain() {
+    var granted = device("stream-cut-granted", "class:cut-first");
+    var bystander = device("stream-cut-bystander", "class:cut-first");
+    var writer = device("stream-cut-writer", "class:cut-second");
+    try (EventStream mine = granted.api().stream("/api/v1/sync/stream");
+        EventStream theirs = bystander.api().stream("/api/v1/sync/stream")) {
+      mine.next("poke", WAIT);
+      theirs.next("poke", WAIT);
+      // Cut the listener, then grant at once, while it waits to reconnect: the grant's notice
+      // reaches nobody.
+      String db = server.jdbcUrl().replaceAll(".*/([^/?]+)\\?.*", "$1");
+      SharedPostgres.admin(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+              + " WHERE application_name = 'pisync-listen' AND datname = '"
+              + db
+              + "'");
+      Grants.grant(server, "stream-cut-granted", "class:cut-second");
+
+      assertThat(mine.next("poke", WAIT)).as("every stream is poked on reconnecting").isNotNull();
+      assertThat(theirs.next("poke", WAIT)).isNotNull();
+      writer.push(upsert("notes", "class:cut-second", "after-cut", 0, Map.of("t", 1)));
+      assertThat(mine.next("poke", WAIT)).as("the grant missed was read again").isNotNull();
+      assertThat(theirs.next("poke", QUIET)).as("another device's grant is not its own").isNull();
+    }
   }
 
   @Test
