@@ -83,7 +83,9 @@ public final class AuthRoutes {
     switch (outcome) {
       case Accounts.SignIn.Success ok -> {
         throttle.succeeded(address);
-        ctx.json(TokenAnswer.of(tokens.issue(ok.username(), ok.role(), ok.epoch())));
+        ctx.json(
+            TokenAnswer.of(
+                tokens.issue(ok.username(), ok.role(), ok.epoch(), Tokens.newSession())));
       }
       case Accounts.SignIn.Locked locked -> throw429(locked.until(), "this account");
       case Accounts.SignIn.WrongCredentials wrong -> {
@@ -119,11 +121,11 @@ public final class AuthRoutes {
                 new ApiProblem(
                     ProblemType.UNAUTHENTICATED,
                     "the account no longer exists or was signed out everywhere: sign in again"));
-    ctx.json(TokenAnswer.of(tokens.issue(spent.username(), role, spent.epoch())));
+    ctx.json(TokenAnswer.of(tokens.issue(spent.username(), role, spent.epoch(), spent.session())));
   }
 
   private void logout(Context ctx) {
-    tokens.revokeRefresh(refreshToken(ctx));
+    tokens.logout(refreshToken(ctx));
     ctx.status(204);
   }
 

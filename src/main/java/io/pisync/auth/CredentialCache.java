@@ -9,11 +9,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * Remembers what recent credential checks found (a key's device, an account's role), so that a
- * request does not cost a database read. Every change to keys or roles sends a NOTIFY on {@link
- * #CHANNEL} (database triggers, migration V6, so changes made by any tool or by hand count too);
- * PostgreSQL delivers it at COMMIT to every PiSync instance on the database, and each instance then
- * forgets everything. The instance that made the change forgets at once, before answering.
+ * Remembers what recent credential checks found (a key's device, an account's role, an open
+ * session), so that a request does not cost a database read. Every change to keys or roles sends a
+ * NOTIFY on {@link #CHANNEL} (database triggers, migration V6, so changes made by any tool or by
+ * hand count too); PostgreSQL delivers it at COMMIT to every PiSync instance on the database, and
+ * each instance then forgets everything. The instance that made the change forgets at once, before
+ * answering.
  *
  * <p>Nothing remembered is used while the instance is not listening (before the first LISTEN, after
  * its connection is lost, or when the connection has not answered a ping for 15 s), so a missed

@@ -78,7 +78,8 @@ public final class Security implements AutoCloseable {
             clock,
             Tokens.signingKey(s.jwtSecret(), config.dataDir()),
             s.accessTokenTtl(),
-            s.refreshTokenTtl());
+            s.refreshTokenTtl(),
+            cache);
     RateLimits limits =
         s.sharedRateLimits() ? RateLimits.shared(dataSource, clock) : RateLimits.inMemory(clock);
     ensureAdmin(accounts, config, System.out);
@@ -100,28 +101,39 @@ public final class Security implements AutoCloseable {
   }
 
   /** What one clean-up removed. */
-  public record Removed(int rateLimitBuckets, int refreshTokens, int signInFailures) {}
+  public record Removed(
+      int rateLimitBuckets, int refreshTokens, int signInFailures, int endedSessions) {
+
+    int total() {
+      return rateLimitBuckets + refreshTokens + signInFailures + endedSessions;
+    }
+  }
 
   /**
    * Removes rows that can no longer matter: shared rate-limit buckets that have refilled (one per
    * caller and limit, written on every request), expired refresh tokens (one per sign-in and
-   * refresh) and forgotten failed sign-ins of names without an account. Runs every few minutes.
+   * refresh), forgotten failed sign-ins of names without an account, and sessions ended so long ago
+   * that none of their tokens can be valid. Runs every few minutes.
    */
   public Removed removeExpired() {
     return new Removed(
-        limits.removeExpired(), tokens.removeExpired(), accounts.removeForgottenFailures());
+        limits.removeExpired(),
+        tokens.removeExpired(),
+        accounts.removeForgottenFailures(),
+        tokens.removeEndedSessions());
   }
 
   private void removeExpiredQuietly() {
     try {
       Removed removed = removeExpired();
-      if (removed.rateLimitBuckets() + removed.refreshTokens() + removed.signInFailures() > 0) {
+      if (removed.total() > 0) {
         log.info(
-            "removed {} expired rate-limit buckets, {} expired refresh tokens and {} forgotten"
-                + " failed sign-ins",
+            "removed {} expired rate-limit buckets, {} expired refresh tokens, {} forgotten"
+                + " failed sign-ins and {} long-ended sessions",
             removed.rateLimitBuckets(),
             removed.refreshTokens(),
-            removed.signInFailures());
+            removed.signInFailures(),
+            removed.endedSessions());
       }
     } catch (RuntimeException e) {
       log.warn("could not remove expired rows: {}", e.toString());

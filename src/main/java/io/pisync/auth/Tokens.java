@@ -26,7 +26,10 @@ import org.jdbi.v3.core.Jdbi;
 
 /**
  * Access tokens (HS256 JWTs, short-lived, checked without the database) and refresh tokens (random,
- * stored as digests, one use each, revoked at logout).
+ * stored as digests, one use each). A sign-in starts a session: its refresh tokens and the access
+ * tokens they mint carry the session's id, and logout ends the session, so both stop at once.
+ * Whether a session is still open is remembered like other credential checks ({@link
+ * CredentialCache}), so a request does not cost a database read.
  */
 public final class Tokens {
   static final String ISSUER = "pisync";
@@ -39,26 +42,35 @@ public final class Tokens {
   private final MACVerifier verifier;
   private final Duration accessTtl;
   private final Duration refreshTtl;
+  private final CredentialCache cache;
 
   /** Access tokens already verified: parsing and the HMAC cost more than the rest of a request. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified;
 
-  private record Verified(Access access, Instant expires) {}
+  /** {@code session}: null for tokens issued before sessions existed (migration V9). */
+  private record Verified(Access access, Instant expires, UUID session) {}
 
   /** A valid access token: whose it is, and the account's token epoch it was issued in. */
   public record Access(String username, int epoch) {}
 
-  /** A spent refresh token: whose it was, and its token epoch. */
-  public record Spent(String username, int epoch) {}
+  /** A spent refresh token: whose it was, its token epoch, and the session it continues. */
+  public record Spent(String username, int epoch, UUID session) {}
 
   private static final String EPOCH_CLAIM = "epoch";
+  private static final String SESSION_CLAIM = "sid";
 
   public Tokens(
-      Jdbi jdbi, InstantSource clock, byte[] signingKey, Duration accessTtl, Duration refreshTtl) {
+      Jdbi jdbi,
+      InstantSource clock,
+      byte[] signingKey,
+      Duration accessTtl,
+      Duration refreshTtl,
+      CredentialCache cache) {
     this.jdbi = jdbi;
     this.clock = clock;
     this.accessTtl = accessTtl;
     this.refreshTtl = refreshTtl;
+    this.cache = cache;
     this.verified =
         com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
             .maximumSize(20_000)
@@ -115,31 +127,52 @@ public final class Tokens {
   }
 
   /**
+   * Forgets sessions ended so long ago that none of their tokens can be valid: a refresh that raced
+   * the logout may have minted one more refresh token just after it, valid for the refresh
+   * lifetime, so the end is kept for that long, plus an access token's and a day's margin.
+   */
+  int removeEndedSessions() {
+    Instant before = clock.instant().minus(refreshTtl).minus(accessTtl).minus(Duration.ofDays(1));
+    return jdbi.withHandle(h ->
+        h.createUpdate("DELETE FROM ended_sessions WHERE ended_at <= :before")
+            .bind("before", DeviceKeys.at(before))
+            .execute());
+  }
+
+  /** A new session's id, for a sign-in. */
+  public static UUID newSession() {
+    return UUID.randomUUID();
+  }
+
+  /**
    * A new pair in the account's token {@code epoch}, as read with the password or the refresh token
    * that was checked: if the password changed meanwhile, the pair is already refused.
    */
-  public Issued issue(String username, Role role, int epoch) {
+  public Issued issue(String username, Role role, int epoch, UUID session) {
     Instant now = clock.instant();
     String refresh = Secrets.generate(REFRESH_PREFIX);
     jdbi.useHandle(h ->
         h.createUpdate(
                 "INSERT INTO refresh_tokens (token_hash, username, issued_at, expires_at,"
-                    + " token_epoch) VALUES (:hash, :u, :now, :exp, :epoch)")
+                    + " token_epoch, session_id) VALUES (:hash, :u, :now, :exp, :epoch, :session)")
             .bind("hash", Secrets.digest(refresh))
             .bind("u", username)
             .bind("now", DeviceKeys.at(now))
             .bind("exp", DeviceKeys.at(now.plus(refreshTtl)))
             .bind("epoch", epoch)
+            .bind("session", session)
             .execute());
-    return new Issued(access(username, epoch, now), accessTtl.toSeconds(), refresh, username, role);
+    return new Issued(
+        access(username, epoch, session, now), accessTtl.toSeconds(), refresh, username, role);
   }
 
-  private String access(String username, int epoch, Instant now) {
+  private String access(String username, int epoch, UUID session, Instant now) {
     var claims =
         new JWTClaimsSet.Builder()
             .issuer(ISSUER)
             .subject(username)
             .claim(EPOCH_CLAIM, epoch)
+            .claim(SESSION_CLAIM, session.toString())
             .issueTime(Date.from(now))
             .expirationTime(Date.from(now.plus(accessTtl)))
             .jwtID(UUID.randomUUID().toString())
@@ -156,7 +189,10 @@ public final class Tokens {
     return jwt.serialize();
   }
 
-  /** The account an access token was issued to, if its signature and times are good. */
+  /**
+   * The account an access token was issued to, if its signature and times are good and its session
+   * has not ended.
+   */
   public Optional<Access> verifyAccess(String token) {
     Verified known = verified.getIfPresent(token);
     if (known == null) {
@@ -165,9 +201,27 @@ public final class Tokens {
       known = checked.get();
       verified.put(token, known);
     }
-    return known.expires().isAfter(clock.instant())
+    return known.expires().isAfter(clock.instant()) && open(known.session())
         ? Optional.of(known.access())
         : Optional.empty();
+  }
+
+  /** Whether a session has not been ended by a logout (remembered while it is open). */
+  private boolean open(UUID session) {
+    if (session == null) return true; // issued before sessions existed: runs out by itself
+    return cache
+        .get("session:" + session, () -> endedSession(session) ? Optional.empty() : OPEN)
+        .isPresent();
+  }
+
+  private static final Optional<Boolean> OPEN = Optional.of(Boolean.TRUE);
+
+  private boolean endedSession(UUID session) {
+    return jdbi.withHandle(h ->
+        h.createQuery("SELECT EXISTS (SELECT 1 FROM ended_sessions WHERE session_id = :s)")
+            .bind("s", session)
+            .mapTo(Boolean.class)
+            .one());
   }
 
   /** The token's subject and expiry if it is an access token we signed. */
@@ -183,6 +237,7 @@ public final class Tokens {
       JWTClaimsSet claims = jwt.getJWTClaimsSet();
       Date expires = claims.getExpirationTime();
       Long epoch = claims.getLongClaim(EPOCH_CLAIM);
+      String session = claims.getStringClaim(SESSION_CLAIM);
       if (!ISSUER.equals(claims.getIssuer()) || expires == null || claims.getSubject() == null) {
         return Optional.empty();
       }
@@ -190,15 +245,21 @@ public final class Tokens {
       return Optional.of(
           new Verified(
               new Access(claims.getSubject(), epoch == null ? 0 : Math.toIntExact(epoch)),
-              expires.toInstant()));
-    } catch (ParseException | JOSEException | IllegalStateException | ArithmeticException e) {
+              expires.toInstant(),
+              session == null ? null : UUID.fromString(session)));
+    } catch (ParseException
+        | JOSEException
+        | IllegalStateException
+        | IllegalArgumentException
+        | ArithmeticException e) {
       return Optional.empty();
     }
   }
 
   /**
    * Trades a refresh token for a new pair; the old one is spent. A spent token presented again
-   * means it was stolen or replayed: every refresh token of that account is revoked.
+   * means it was stolen or replayed: every refresh token of that account is revoked. A token of a
+   * session that was ended (logout) is only refused.
    */
   public Optional<Spent> spendRefresh(String token) {
     if (token == null || !token.startsWith(REFRESH_PREFIX) || token.length() > 100) {
@@ -207,20 +268,31 @@ public final class Tokens {
     Instant now = clock.instant();
     byte[] hash = Secrets.digest(token);
     return jdbi.inTransaction(h -> {
-      record Row(String username, OffsetDateTime expiresAt, OffsetDateTime revokedAt, int epoch) {}
+      record Row(
+          String username,
+          OffsetDateTime expiresAt,
+          OffsetDateTime revokedAt,
+          int epoch,
+          UUID session,
+          boolean ended) {}
       Optional<Row> row =
           h.createQuery(
-                  "SELECT username, expires_at, revoked_at, token_epoch FROM refresh_tokens"
-                      + " WHERE token_hash = :hash FOR UPDATE")
+                  """
+                  SELECT r.username, r.expires_at, r.revoked_at, r.token_epoch, r.session_id,
+                         EXISTS (SELECT 1 FROM ended_sessions e WHERE e.session_id = r.session_id)
+                  FROM refresh_tokens r WHERE r.token_hash = :hash FOR UPDATE OF r
+                  """)
               .bind("hash", hash)
               .map((rs, ctx) ->
                   new Row(
                       rs.getString(1),
                       rs.getObject(2, OffsetDateTime.class),
                       rs.getObject(3, OffsetDateTime.class),
-                      rs.getInt(4)))
+                      rs.getInt(4),
+                      rs.getObject(5, UUID.class),
+                      rs.getBoolean(6)))
               .findOne();
-      if (row.isEmpty() || !row.get().expiresAt().toInstant().isAfter(now)) {
+      if (row.isEmpty() || !row.get().expiresAt().toInstant().isAfter(now) || row.get().ended()) {
         return Optional.empty();
       }
       if (row.get().revokedAt() != null) {
@@ -231,20 +303,48 @@ public final class Tokens {
           .bind("hash", hash)
           .bind("now", DeviceKeys.at(now))
           .execute();
-      return Optional.of(new Spent(row.get().username(), row.get().epoch()));
+      // A token from before sessions existed starts one.
+      UUID session = row.get().session() == null ? newSession() : row.get().session();
+      return Optional.of(new Spent(row.get().username(), row.get().epoch(), session));
     });
   }
 
-  /** Logout: the refresh token stops working. Unknown tokens are ignored. */
-  public void revokeRefresh(String token) {
+  /**
+   * Logout: the refresh token stops working, and so does its session (every token minted from the
+   * same sign-in), on every instance. Unknown tokens are ignored.
+   */
+  public void logout(String token) {
     if (token == null) return;
-    jdbi.useHandle(h ->
-        h.createUpdate(
-                "UPDATE refresh_tokens SET revoked_at = :now"
-                    + " WHERE token_hash = :hash AND revoked_at IS NULL")
-            .bind("hash", Secrets.digest(token))
-            .bind("now", DeviceKeys.at(clock.instant()))
-            .execute());
+    Instant now = clock.instant();
+    boolean ended =
+        jdbi.inTransaction(h -> {
+          // Locks the token first: a refresh spending it at the same time commits its successor
+          // before the session's tokens are revoked below, or finds the session ended.
+          Optional<UUID> session =
+              h.createQuery(
+                      "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, :now)"
+                          + " WHERE token_hash = :hash RETURNING session_id")
+                  .bind("hash", Secrets.digest(token))
+                  .bind("now", DeviceKeys.at(now))
+                  .map((rs, ctx) -> Optional.ofNullable(rs.getObject(1, UUID.class)))
+                  .findOne()
+                  .flatMap(id -> id);
+          if (session.isEmpty()) return false;
+          h.createUpdate(
+                  "UPDATE refresh_tokens SET revoked_at = :now"
+                      + " WHERE session_id = :s AND revoked_at IS NULL")
+              .bind("s", session.get())
+              .bind("now", DeviceKeys.at(now))
+              .execute();
+          h.createUpdate(
+                  "INSERT INTO ended_sessions (session_id, ended_at) VALUES (:s, :now)"
+                      + " ON CONFLICT (session_id) DO NOTHING")
+              .bind("s", session.get())
+              .bind("now", DeviceKeys.at(now))
+              .execute();
+          return true;
+        });
+    if (ended) cache.forgetAll(); // this instance at once; the others when they hear the notice
   }
 
   /** Every refresh token of the account stops working (in the caller's transaction). */

@@ -106,6 +106,69 @@ class AccountsTest {
         .isEqualTo(401);
   }
 
+  private static Api.Response refresh(String token) {
+    return server.anonymous().post("/api/v1/auth/refresh", Map.of("refresh_token", token));
+  }
+
+  private static int me(String accessToken) {
+    return server.anonymous().withBearer(accessToken).get("/api/v1/auth/me").status();
+  }
+
+  @Test
+  void logoutEndsItsSessionAccessTokensIncludedAndNoOther() {
+    create("acc-lou", "viewer");
+    var signIn = login("acc-lou", "password-of-acc-lou").json();
+    var refreshed = refresh(signIn.get("refresh_token").asText()).json();
+    var otherSession = login("acc-lou", "password-of-acc-lou").json();
+    assertThat(me(signIn.get("access_token").asText())).isEqualTo(200);
+    assertThat(me(refreshed.get("access_token").asText())).isEqualTo(200);
+
+    var out =
+        server
+            .anonymous()
+            .post(
+                "/api/v1/auth/logout",
+                Map.of("refresh_token", refreshed.get("refresh_token").asText()));
+    assertThat(out.status()).isEqualTo(204);
+
+    assertThat(me(signIn.get("access_token").asText()))
+        .as("an access token of the session, minted before the refresh")
+        .isEqualTo(401);
+    assertThat(me(refreshed.get("access_token").asText())).isEqualTo(401);
+    assertThat(refresh(refreshed.get("refresh_token").asText()).status()).isEqualTo(401);
+    assertThat(refresh(signIn.get("refresh_token").asText()).status()).isEqualTo(401);
+
+    // Presenting tokens of the ended session is not theft: the other session goes on.
+    assertThat(me(otherSession.get("access_token").asText())).isEqualTo(200);
+    assertThat(refresh(otherSession.get("refresh_token").asText()).status()).isEqualTo(200);
+  }
+
+  @Test
+  void aRefreshRacingTheLogoutOfItsTokenMintsNothingThatWorks() throws Exception {
+    create("acc-rex", "viewer");
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+      for (int round = 0; round < 15; round++) {
+        String token = login("acc-rex", "password-of-acc-rex").json().get("refresh_token").asText();
+        var refreshing = pool.submit(() -> refresh(token));
+        var leaving =
+            pool.submit(() ->
+                server.anonymous().post("/api/v1/auth/logout", Map.of("refresh_token", token)));
+        assertThat(leaving.get().status()).isEqualTo(204);
+        var minted = refreshing.get();
+        if (minted.status() == 200) {
+          assertThat(me(minted.json().get("access_token").asText()))
+              .as("round %d: an access token minted in the race", round)
+              .isEqualTo(401);
+          assertThat(refresh(minted.json().get("refresh_token").asText()).status())
+              .as("round %d: a refresh token minted in the race", round)
+              .isEqualTo(401);
+        } else {
+          assertThat(minted.status()).isEqualTo(401);
+        }
+      }
+    }
+  }
+
   @Test
   void wrongPasswordsLockTheAccountThenItRecovers() {
     create("acc-lock", "viewer");

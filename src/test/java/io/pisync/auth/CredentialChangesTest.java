@@ -162,6 +162,28 @@ class CredentialChangesTest {
     assertThat(within(() -> bobOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
   }
 
+  @Test
+  void aLogoutOnOneInstanceEndsTheSessionsAccessTokenOnTheOther() {
+    one.person("cc-lea", "viewer");
+    var signIn =
+        one.anonymous()
+            .post(
+                "/api/v1/auth/login",
+                Map.of("username", "cc-lea", "password", "password-of-cc-lea"))
+            .json();
+    Api leaOnTwo = two.anonymous().withBearer(signIn.get("access_token").asText());
+    assertThat(leaOnTwo.get("/api/v1/devices").status()).as("remembered as open").isEqualTo(200);
+
+    assertThat(
+            one.anonymous()
+                .post(
+                    "/api/v1/auth/logout",
+                    Map.of("refresh_token", signIn.get("refresh_token").asText()))
+                .status())
+        .isEqualTo(204);
+    assertThat(within(() -> leaOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
+  }
+
   /** Asks until the answer is {@code expected} or {@link #HEARD_WITHIN} has passed. */
   private static int within(IntSupplier status, int expected) {
     long deadline = System.nanoTime() + HEARD_WITHIN.toNanos();

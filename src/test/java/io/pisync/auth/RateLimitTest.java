@@ -135,14 +135,22 @@ class RateLimitTest {
   }
 
   @Test
-  void sharedBucketsAndRefreshTokensAreRemovedOnceExpired() throws Exception {
+  void sharedBucketsRefreshTokensAndEndedSessionsAreRemovedOnceExpired() throws Exception {
     String url = SharedPostgres.newDatabase();
     var clock = new TestClock();
     Map<String, String> shared =
         Map.of("PISYNC_RATE_LIMITS_SHARED", "true", "PISYNC_REFRESH_TOKEN_DAYS", "1");
     try (TestServer server = TestServer.start(shared, url, clock)) {
       server.api().get("/api/v1/devices");
-      server.login("admin", TestServer.ADMIN_PASSWORD);
+      String refresh =
+          server
+              .anonymous()
+              .post(
+                  "/api/v1/auth/login",
+                  Map.of("username", "admin", "password", TestServer.ADMIN_PASSWORD))
+              .json()
+              .get("refresh_token")
+              .asText();
       long live = rows(url, "rate_limit_buckets");
       long tokens = rows(url, "refresh_tokens");
       assertThat(live).isPositive();
@@ -156,6 +164,13 @@ class RateLimitTest {
       var removed = server.server().security().removeExpired();
       assertThat(removed.rateLimitBuckets()).isEqualTo(1);
       assertThat(removed.refreshTokens()).as("not expired yet").isZero();
+      assertThat(
+              server
+                  .anonymous()
+                  .post("/api/v1/auth/logout", Map.of("refresh_token", refresh))
+                  .status())
+          .isEqualTo(204);
+      assertThat(rows(url, "ended_sessions")).isEqualTo(1);
       assertThat(rows(url, "rate_limit_buckets")).as("the buckets in use stay").isEqualTo(live);
       assertThat(server.api().get("/api/v1/devices").status()).isEqualTo(200);
 
@@ -168,6 +183,13 @@ class RateLimitTest {
       assertThat(later.signInFailures()).isEqualTo(1);
       assertThat(rows(url, "refresh_tokens")).isZero();
       assertThat(rows(url, "sign_in_failures")).isZero();
+      assertThat(later.endedSessions())
+          .as("a refresh racing the logout may have minted a token valid until now")
+          .isZero();
+
+      clock.advance(Duration.ofDays(1).plusMinutes(16));
+      assertThat(server.server().security().removeExpired().endedSessions()).isEqualTo(1);
+      assertThat(rows(url, "ended_sessions")).isZero();
     }
   }
 
