@@ -127,14 +127,17 @@ public final class Tokens {
   }
 
   /**
-   * Forgets sessions ended so long ago that none of their tokens can be valid: a refresh that raced
-   * the logout may have minted one more refresh token just after it, valid for the refresh
-   * lifetime, so the end is kept for that long, plus an access token's and a day's margin.
+   * Forgets sessions none of whose tokens can be valid any more: no refresh token of the session is
+   * left (a refresh that raced the logout may have stored one more just after it; expired ones are
+   * removed by {@link #removeExpired}, by their own expiry), and an access token's lifetime plus a
+   * day has passed since the end.
    */
   int removeEndedSessions() {
-    Instant before = clock.instant().minus(refreshTtl).minus(accessTtl).minus(Duration.ofDays(1));
+    Instant before = clock.instant().minus(accessTtl).minus(Duration.ofDays(1));
     return jdbi.withHandle(h ->
-        h.createUpdate("DELETE FROM ended_sessions WHERE ended_at <= :before")
+        h.createUpdate(
+                "DELETE FROM ended_sessions e WHERE e.ended_at <= :before AND NOT EXISTS"
+                    + " (SELECT 1 FROM refresh_tokens r WHERE r.session_id = e.session_id)")
             .bind("before", DeviceKeys.at(before))
             .execute());
   }
@@ -206,22 +209,22 @@ public final class Tokens {
         : Optional.empty();
   }
 
-  /** Whether a session has not been ended by a logout (remembered while it is open). */
+  /**
+   * Whether a session has not been ended by a logout. Both answers are remembered: an ended session
+   * never opens again, so a client retrying a stale token does not cost a read per request.
+   */
   private boolean open(UUID session) {
     if (session == null) return true; // issued before sessions existed: runs out by itself
     return cache
-        .get("session:" + session, () -> endedSession(session) ? Optional.empty() : OPEN)
-        .isPresent();
+        .get("session:" + session, () -> Optional.of(!jdbi.withHandle(h -> ended(h, session))))
+        .orElseThrow();
   }
 
-  private static final Optional<Boolean> OPEN = Optional.of(Boolean.TRUE);
-
-  private boolean endedSession(UUID session) {
-    return jdbi.withHandle(h ->
-        h.createQuery("SELECT EXISTS (SELECT 1 FROM ended_sessions WHERE session_id = :s)")
-            .bind("s", session)
-            .mapTo(Boolean.class)
-            .one());
+  private static boolean ended(org.jdbi.v3.core.Handle h, UUID session) {
+    return h.createQuery("SELECT EXISTS (SELECT 1 FROM ended_sessions WHERE session_id = :s)")
+        .bind("s", session)
+        .mapTo(Boolean.class)
+        .one();
   }
 
   /** The token's subject and expiry if it is an access token we signed. */
@@ -273,15 +276,11 @@ public final class Tokens {
           OffsetDateTime expiresAt,
           OffsetDateTime revokedAt,
           int epoch,
-          UUID session,
-          boolean ended) {}
+          UUID session) {}
       Optional<Row> row =
           h.createQuery(
-                  """
-                  SELECT r.username, r.expires_at, r.revoked_at, r.token_epoch, r.session_id,
-                         EXISTS (SELECT 1 FROM ended_sessions e WHERE e.session_id = r.session_id)
-                  FROM refresh_tokens r WHERE r.token_hash = :hash FOR UPDATE OF r
-                  """)
+                  "SELECT username, expires_at, revoked_at, token_epoch, session_id"
+                      + " FROM refresh_tokens WHERE token_hash = :hash FOR UPDATE")
               .bind("hash", hash)
               .map((rs, ctx) ->
                   new Row(
@@ -289,10 +288,14 @@ public final class Tokens {
                       rs.getObject(2, OffsetDateTime.class),
                       rs.getObject(3, OffsetDateTime.class),
                       rs.getInt(4),
-                      rs.getObject(5, UUID.class),
-                      rs.getBoolean(6)))
+                      rs.getObject(5, UUID.class)))
               .findOne();
-      if (row.isEmpty() || !row.get().expiresAt().toInstant().isAfter(now) || row.get().ended()) {
+      if (row.isEmpty() || !row.get().expiresAt().toInstant().isAfter(now)) {
+        return Optional.empty();
+      }
+      // Asked only now that the token is locked: a logout that held the lock has committed, and a
+      // statement of its own sees that (one joined to the locking SELECT would not).
+      if (row.get().session() != null && ended(h, row.get().session())) {
         return Optional.empty();
       }
       if (row.get().revokedAt() != null) {
@@ -336,13 +339,15 @@ public final class Tokens {
               .bind("s", session.get())
               .bind("now", DeviceKeys.at(now))
               .execute();
-          h.createUpdate(
-                  "INSERT INTO ended_sessions (session_id, ended_at) VALUES (:s, :now)"
-                      + " ON CONFLICT (session_id) DO NOTHING")
-              .bind("s", session.get())
-              .bind("now", DeviceKeys.at(now))
-              .execute();
-          return true;
+          // Only a session ending now is announced (its row's trigger notifies every instance):
+          // logging out again with a spent token makes no instance forget what it remembered.
+          return h.createUpdate(
+                      "INSERT INTO ended_sessions (session_id, ended_at) VALUES (:s, :now)"
+                          + " ON CONFLICT (session_id) DO NOTHING")
+                  .bind("s", session.get())
+                  .bind("now", DeviceKeys.at(now))
+                  .execute()
+              == 1;
         });
     if (ended) cache.forgetAll(); // this instance at once; the others when they hear the notice
   }

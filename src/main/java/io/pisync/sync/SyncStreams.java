@@ -54,7 +54,11 @@ public final class SyncStreams implements AutoCloseable {
   private final AtomicLong pokes = new AtomicLong();
   private volatile boolean closed;
 
-  /** Numbers each reading of scopes, before it runs: a later number saw a later database. */
+  /**
+   * Numbers each reading of scopes before it runs, so a reading numbered after a grant committed
+   * sees the grant. (A lower number may still read a later snapshot; keeping the highest number is
+   * enough, because every grant's notice starts a new reading for its device.)
+   */
   private final AtomicLong readings = new AtomicLong();
 
   /** A stream's scope names, and the number of the reading they came from. */

@@ -146,6 +146,7 @@ class AccountsTest {
   @Test
   void aRefreshRacingTheLogoutOfItsTokenMintsNothingThatWorks() throws Exception {
     create("acc-rex", "viewer");
+    String elsewhere = login("acc-rex", "password-of-acc-rex").json().get("refresh_token").asText();
     try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
       for (int round = 0; round < 15; round++) {
         String token = login("acc-rex", "password-of-acc-rex").json().get("refresh_token").asText();
@@ -167,6 +168,9 @@ class AccountsTest {
         }
       }
     }
+    assertThat(refresh(elsewhere).status())
+        .as("a session signed in elsewhere is not taken for a thief's")
+        .isEqualTo(200);
   }
 
   @Test

@@ -184,6 +184,40 @@ class CredentialChangesTest {
     assertThat(within(() -> leaOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
   }
 
+  @Test
+  void onlyASessionEndingNowIsAnnouncedToTheInstances() throws Exception {
+    one.person("cc-ned", "viewer");
+    String refresh =
+        one.anonymous()
+            .post(
+                "/api/v1/auth/login",
+                Map.of("username", "cc-ned", "password", "password-of-cc-ned"))
+            .json()
+            .get("refresh_token")
+            .asText();
+    try (var c = java.sql.DriverManager.getConnection(one.jdbcUrl(), "postgres", "");
+        var st = c.createStatement()) {
+      st.execute("LISTEN " + CredentialCache.CHANNEL);
+      for (int i = 0; i < 3; i++) {
+        assertThat(
+                one.anonymous()
+                    .post("/api/v1/auth/logout", Map.of("refresh_token", refresh))
+                    .status())
+            .isEqualTo(204);
+      }
+      var pg = c.unwrap(org.postgresql.PGConnection.class);
+      int heard = 0;
+      for (var n = pg.getNotifications(1000);
+          n != null && n.length > 0;
+          n = pg.getNotifications(500)) {
+        heard += n.length;
+      }
+      assertThat(heard)
+          .as("logging out again with the same token makes no instance forget everything")
+          .isEqualTo(1);
+    }
+  }
+
   /** Asks until the answer is {@code expected} or {@link #HEARD_WITHIN} has passed. */
   private static int within(IntSupplier status, int expected) {
     long deadline = System.nanoTime() + HEARD_WITHIN.toNanos();

@@ -184,7 +184,8 @@ class RateLimitTest {
       assertThat(rows(url, "refresh_tokens")).isZero();
       assertThat(rows(url, "sign_in_failures")).isZero();
       assertThat(later.endedSessions())
-          .as("a refresh racing the logout may have minted a token valid until now")
+          .as(
+              "its refresh tokens are gone, but its access tokens' lifetime and a day have not passed")
           .isZero();
 
       clock.advance(Duration.ofDays(1).plusMinutes(16));

@@ -38,10 +38,16 @@ public final class SharedPostgres {
   }
 
   private static void closeAndDelete(Path dir) {
-    postgres.close();
+    try {
+      postgres.close();
+    } catch (RuntimeException e) {
+      // Still running, perhaps: its files stay, for the next start to find and stop it.
+      System.err.println("could not stop the test PostgreSQL in " + dir + ": " + e);
+      return;
+    }
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       System.err.println("could not delete " + dir + ": " + e);
     }
   }
