@@ -101,8 +101,13 @@ public final class Database implements AutoCloseable {
   }
 
   private void migrate() {
-    var result = Flyway.configure().dataSource(pool).load().migrate();
-    log.info("database schema at version {}", result.targetSchemaVersion);
+    Flyway flyway = Flyway.configure().dataSource(pool).load();
+    int applied = flyway.migrate().migrationsExecuted;
+    var current = flyway.info().current();
+    log.info(
+        "database schema at version {} ({} migrations applied now)",
+        current == null ? "none" : current.getVersion(),
+        applied);
   }
 
   /**

@@ -21,6 +21,12 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
+    boolean serving = args.length > 0 && args[0].equals("serve");
+    if (!serving && System.getenv("PISYNC_LOG_LEVEL") == null) {
+      // The admin commands print what they did; the server's INFO lines (pool, schema) would bury
+      // it. Set before the first logger exists: logback.xml reads it as ${PISYNC_LOG_LEVEL}.
+      System.setProperty("PISYNC_LOG_LEVEL", "WARN");
+    }
     System.exit(new CommandLine(new Main()).execute(args));
   }
 

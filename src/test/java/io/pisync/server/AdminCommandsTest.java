@@ -37,7 +37,6 @@ class AdminCommandsTest {
     var pb = new ProcessBuilder(command).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("PISYNC_"));
     pb.environment().put("PISYNC_DB_URL", server.jdbcUrl());
-    pb.environment().put("PISYNC_LOG_LEVEL", "WARN");
     Process p = pb.start();
     if (stdin != null) p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
     p.getOutputStream().close();
@@ -81,6 +80,10 @@ class AdminCommandsTest {
             "--label",
             "room=12");
     assertThat(add.exit()).as(add.out()).isZero();
+    assertThat(add.out())
+        .as("what the command did, without the server's log lines")
+        .startsWith("registered cli-box-1")
+        .doesNotContain("\"level\"");
     Matcher key = Pattern.compile("(psk_[A-Za-z0-9_-]{43})").matcher(add.out());
     assertThat(key.find()).as(add.out()).isTrue();
     var device = server.anonymous().withBearer(key.group(1));
