@@ -10,11 +10,11 @@ import java.util.function.Supplier;
 
 /**
  * Remembers what recent credential checks found (a key's device, an account's role, an open
- * session), so that a request does not cost a database read. Every change to keys or roles sends a
- * NOTIFY on {@link #CHANNEL} (database triggers, migration V6, so changes made by any tool or by
- * hand count too); PostgreSQL delivers it at COMMIT to every PiSync instance on the database, and
- * each instance then forgets everything. The instance that made the change forgets at once, before
- * answering.
+ * session), so that a request does not cost a database read. Every change to keys, roles or
+ * sessions sends a NOTIFY on {@link #CHANNEL} (database triggers, migration V6, so changes made by
+ * any tool or by hand count too); PostgreSQL delivers it at COMMIT to every PiSync instance on the
+ * database, and each instance then forgets everything. The instance that made the change forgets at
+ * once, before answering.
  *
  * <p>Nothing remembered is used while the instance is not listening (before the first LISTEN, after
  * its connection is lost, or when the connection has not answered a ping for 15 s), so a missed
@@ -22,9 +22,6 @@ import java.util.function.Supplier;
  */
 public final class CredentialCache implements AutoCloseable {
   public static final String CHANNEL = "pisync_credentials";
-
-  /** Three missed pings of the listener (one every 5 s): stop trusting what is remembered. */
-  private static final Duration TRUSTED_FOR = Duration.ofSeconds(15);
 
   private final Cache<String, Object> entries;
 
@@ -99,7 +96,7 @@ public final class CredentialCache implements AutoCloseable {
    * a connection that died silently would hear no change.
    */
   private boolean trusted() {
-    return listening && listener.heardWithin(TRUSTED_FOR);
+    return listening && listener.answering();
   }
 
   /** Forgets everything remembered. */

@@ -15,7 +15,8 @@ public final class Json {
   /** Buffer sets kept for reuse: about the requests one instance parses or answers at once. */
   private static final int BUFFER_SETS = 256;
 
-  public static ObjectMapper newMapper() {
+  /** A mapper that refuses documents nested deeper, or with more tokens, than given. */
+  public static ObjectMapper newMapper(int maxNestingDepth, int maxTokenCount) {
     // Jackson's default buffer pool is per thread; every request runs on a new virtual thread, so
     // it would allocate fresh buffers for every body read and every answer written. Bounded, so a
     // burst of slow clients does not leave the heap holding its buffers for good.
@@ -28,7 +29,8 @@ public final class Json {
         .getFactory()
         .setStreamReadConstraints(
             StreamReadConstraints.builder()
-                .maxNestingDepth(32)
+                .maxNestingDepth(maxNestingDepth)
+                .maxTokenCount(maxTokenCount)
                 .maxStringLength(1_000_000)
                 .maxNumberLength(100)
                 .build());

@@ -93,7 +93,8 @@ public record Config(
     RATE_ACCOUNT_PER_MINUTE("600", "requests per minute per signed-in account"),
     RATE_ADDRESS_PER_MINUTE("60", "requests per minute per address without credentials"),
     RATE_LIMITS_SHARED("false", "keep rate limits in PostgreSQL, shared by all instances"),
-    LOGIN_MAX_FAILURES("5", "failed sign-ins that lock an account"),
+    LOGIN_MAX_FAILURES(
+        "5", "failed sign-ins that lock a username (whether or not an account has it)"),
     LOGIN_ADDRESS_MAX_FAILURES("20", "failed sign-ins that lock a client address"),
     LOGIN_LOCK_MINUTES("15", "how long a lock lasts"),
     LOGIN_FAILURE_DELAY_MS("250", "extra delay per recent failed sign-in (at most 8 of them)"),

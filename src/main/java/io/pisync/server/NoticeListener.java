@@ -114,9 +114,12 @@ public final class NoticeListener implements AutoCloseable {
     lastHeardNanos = System.nanoTime();
   }
 
-  /** Whether the listening connection answered within {@code span}. */
-  public boolean heardWithin(java.time.Duration span) {
-    return System.nanoTime() - lastHeardNanos <= span.toNanos();
+  /**
+   * Whether the listening connection answered within the last three pings: one that died silently
+   * hears no notice, so what was remembered on the strength of them is not to be trusted.
+   */
+  public boolean answering() {
+    return System.nanoTime() - lastHeardNanos <= PING_EVERY.multipliedBy(3).toNanos();
   }
 
   private static void sleep(long millis) {

@@ -82,19 +82,9 @@ public final class PiSyncServer implements AutoCloseable {
     try {
       partitions = new PartitionMaintenance(database.dataSource(), clock);
       partitions.start();
-      ObjectMapper mapper = Json.newMapper();
+      ObjectMapper mapper =
+          Json.newMapper(config.security().jsonMaxDepth(), config.security().jsonMaxTokens());
       mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
-      mapper
-          .getFactory()
-          .setStreamReadConstraints(
-              // On top of the mapper's own limits (string and number lengths), not instead.
-              mapper
-                  .getFactory()
-                  .streamReadConstraints()
-                  .rebuild()
-                  .maxNestingDepth(config.security().jsonMaxDepth())
-                  .maxTokenCount(config.security().jsonMaxTokens())
-                  .build());
       security =
           io.pisync.auth.Security.start(
               config, database.dataSource(), database::openDedicated, mapper, clock);

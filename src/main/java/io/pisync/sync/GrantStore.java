@@ -132,7 +132,10 @@ final class GrantStore {
     }
   }
 
-  /** The scope names each of these devices may use now; a device without grants is absent. */
+  /**
+   * The scope names each of these devices may use now (unmodifiable); a device without grants is
+   * absent.
+   */
   Map<String, Set<String>> scopeNames(Collection<String> devices) throws SQLException {
     String sql =
         "SELECT device_id, scope FROM sync_grants WHERE device_id = ANY(?::text[])"
@@ -147,6 +150,7 @@ final class GrantStore {
         }
       }
     }
+    names.replaceAll((device, scopes) -> Set.copyOf(scopes));
     return names;
   }
 

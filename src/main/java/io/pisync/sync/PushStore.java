@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import javax.sql.DataSource;
 
 /**
@@ -221,12 +222,12 @@ final class PushStore {
           AND v.record_id = k.record_id AND v.version = k.version
         """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      List<PushBatch.RecordVersion> list = List.copyOf(versions);
-      ps.setArray(1, c.createArrayOf("text", list.stream().map(v -> v.key().scope()).toArray()));
-      ps.setArray(
-          2, c.createArrayOf("text", list.stream().map(v -> v.key().collection()).toArray()));
-      ps.setArray(3, c.createArrayOf("text", list.stream().map(v -> v.key().recordId()).toArray()));
-      ps.setArray(4, c.createArrayOf("int8", list.stream().map(v -> v.version()).toArray()));
+      setKeysAndVersions(
+          c,
+          ps,
+          List.copyOf(versions),
+          PushBatch.RecordVersion::key,
+          PushBatch.RecordVersion::version);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           var key = new RecordKey(rs.getString(1), rs.getString(2), rs.getString(3));
@@ -363,7 +364,7 @@ final class PushStore {
           DO UPDATE SET modified_at = excluded.modified_at
         """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      setKeysAndVersions(c, ps, rows);
+      setKeysAndVersions(c, ps, rows, StoredRecord::key, StoredRecord::version);
       ps.setArray(
           5, c.createArrayOf("text", rows.stream().map(r -> r.modifiedAt().toString()).toArray()));
       ps.executeUpdate();
@@ -464,17 +465,24 @@ final class PushStore {
       """;
 
   /** Parameters 1 to 4: each row's scope, collection, record id and version, as arrays. */
-  private static void setKeysAndVersions(
-      Connection c, PreparedStatement ps, List<StoredRecord> rows) throws SQLException {
-    ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.key().scope()).toArray()));
-    ps.setArray(2, c.createArrayOf("text", rows.stream().map(r -> r.key().collection()).toArray()));
-    ps.setArray(3, c.createArrayOf("text", rows.stream().map(r -> r.key().recordId()).toArray()));
-    ps.setArray(4, c.createArrayOf("int8", rows.stream().map(StoredRecord::version).toArray()));
+  private static <T> void setKeysAndVersions(
+      Connection c,
+      PreparedStatement ps,
+      List<T> rows,
+      Function<T, RecordKey> key,
+      Function<T, Long> version)
+      throws SQLException {
+    ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> key.apply(r).scope()).toArray()));
+    ps.setArray(
+        2, c.createArrayOf("text", rows.stream().map(r -> key.apply(r).collection()).toArray()));
+    ps.setArray(
+        3, c.createArrayOf("text", rows.stream().map(r -> key.apply(r).recordId()).toArray()));
+    ps.setArray(4, c.createArrayOf("int8", rows.stream().map(version).toArray()));
   }
 
   private static void upsertRecords(Connection c, List<StoredRecord> rows) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(UPSERT_RECORDS)) {
-      setKeysAndVersions(c, ps, rows);
+      setKeysAndVersions(c, ps, rows, StoredRecord::key, StoredRecord::version);
       ps.setArray(5, c.createArrayOf("int8", rows.stream().map(StoredRecord::seq).toArray()));
       ps.setArray(6, c.createArrayOf("bool", rows.stream().map(StoredRecord::deleted).toArray()));
       ps.setArray(7, c.createArrayOf("text", rows.stream().map(StoredRecord::data).toArray()));

@@ -187,7 +187,7 @@ public final class SyncStreams implements AutoCloseable {
       part.forEach(s -> devices.add(s.device));
       Map<String, Set<String>> names = grants.scopeNames(devices);
       for (Stream s : part) {
-        s.offer(new Scopes(reading, Set.copyOf(names.getOrDefault(s.device, Set.of()))));
+        s.offer(new Scopes(reading, names.getOrDefault(s.device, Set.of())));
       }
     }
   }

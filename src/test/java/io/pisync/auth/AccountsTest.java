@@ -95,9 +95,7 @@ class AccountsTest {
         .isEqualTo(401);
 
     String third = login("acc-rita", "password-of-acc-rita").json().get("refresh_token").asText();
-    assertThat(
-            server.anonymous().post("/api/v1/auth/logout", Map.of("refresh_token", third)).status())
-        .isEqualTo(204);
+    assertThat(server.logout(third)).isEqualTo(204);
     assertThat(
             server
                 .anonymous()
@@ -123,13 +121,7 @@ class AccountsTest {
     assertThat(me(signIn.get("access_token").asText())).isEqualTo(200);
     assertThat(me(refreshed.get("access_token").asText())).isEqualTo(200);
 
-    var out =
-        server
-            .anonymous()
-            .post(
-                "/api/v1/auth/logout",
-                Map.of("refresh_token", refreshed.get("refresh_token").asText()));
-    assertThat(out.status()).isEqualTo(204);
+    assertThat(server.logout(refreshed.get("refresh_token").asText())).isEqualTo(204);
 
     assertThat(me(signIn.get("access_token").asText()))
         .as("an access token of the session, minted before the refresh")
@@ -151,10 +143,8 @@ class AccountsTest {
       for (int round = 0; round < 15; round++) {
         String token = login("acc-rex", "password-of-acc-rex").json().get("refresh_token").asText();
         var refreshing = pool.submit(() -> refresh(token));
-        var leaving =
-            pool.submit(() ->
-                server.anonymous().post("/api/v1/auth/logout", Map.of("refresh_token", token)));
-        assertThat(leaving.get().status()).isEqualTo(204);
+        var leaving = pool.submit(() -> server.logout(token));
+        assertThat(leaving.get()).isEqualTo(204);
         var minted = refreshing.get();
         if (minted.status() == 200) {
           assertThat(me(minted.json().get("access_token").asText()))

@@ -165,45 +165,23 @@ class CredentialChangesTest {
   @Test
   void aLogoutOnOneInstanceEndsTheSessionsAccessTokenOnTheOther() {
     one.person("cc-lea", "viewer");
-    var signIn =
-        one.anonymous()
-            .post(
-                "/api/v1/auth/login",
-                Map.of("username", "cc-lea", "password", "password-of-cc-lea"))
-            .json();
+    var signIn = one.signIn("cc-lea", "password-of-cc-lea");
     Api leaOnTwo = two.anonymous().withBearer(signIn.get("access_token").asText());
     assertThat(leaOnTwo.get("/api/v1/devices").status()).as("remembered as open").isEqualTo(200);
 
-    assertThat(
-            one.anonymous()
-                .post(
-                    "/api/v1/auth/logout",
-                    Map.of("refresh_token", signIn.get("refresh_token").asText()))
-                .status())
-        .isEqualTo(204);
+    assertThat(one.logout(signIn.get("refresh_token").asText())).isEqualTo(204);
     assertThat(within(() -> leaOnTwo.get("/api/v1/devices").status(), 401)).isEqualTo(401);
   }
 
   @Test
   void onlyASessionEndingNowIsAnnouncedToTheInstances() throws Exception {
     one.person("cc-ned", "viewer");
-    String refresh =
-        one.anonymous()
-            .post(
-                "/api/v1/auth/login",
-                Map.of("username", "cc-ned", "password", "password-of-cc-ned"))
-            .json()
-            .get("refresh_token")
-            .asText();
+    String refresh = one.signIn("cc-ned", "password-of-cc-ned").get("refresh_token").asText();
     try (var c = java.sql.DriverManager.getConnection(one.jdbcUrl(), "postgres", "");
         var st = c.createStatement()) {
       st.execute("LISTEN " + CredentialCache.CHANNEL);
       for (int i = 0; i < 3; i++) {
-        assertThat(
-                one.anonymous()
-                    .post("/api/v1/auth/logout", Map.of("refresh_token", refresh))
-                    .status())
-            .isEqualTo(204);
+        assertThat(one.logout(refresh)).isEqualTo(204);
       }
       var pg = c.unwrap(org.postgresql.PGConnection.class);
       int heard = 0;

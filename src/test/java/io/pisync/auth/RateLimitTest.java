@@ -143,14 +143,7 @@ class RateLimitTest {
     try (TestServer server = TestServer.start(shared, url, clock)) {
       server.api().get("/api/v1/devices");
       String refresh =
-          server
-              .anonymous()
-              .post(
-                  "/api/v1/auth/login",
-                  Map.of("username", "admin", "password", TestServer.ADMIN_PASSWORD))
-              .json()
-              .get("refresh_token")
-              .asText();
+          server.signIn("admin", TestServer.ADMIN_PASSWORD).get("refresh_token").asText();
       long live = rows(url, "rate_limit_buckets");
       long tokens = rows(url, "refresh_tokens");
       assertThat(live).isPositive();
@@ -164,12 +157,7 @@ class RateLimitTest {
       var removed = server.server().security().removeExpired();
       assertThat(removed.rateLimitBuckets()).isEqualTo(1);
       assertThat(removed.refreshTokens()).as("not expired yet").isZero();
-      assertThat(
-              server
-                  .anonymous()
-                  .post("/api/v1/auth/logout", Map.of("refresh_token", refresh))
-                  .status())
-          .isEqualTo(204);
+      assertThat(server.logout(refresh)).isEqualTo(204);
       assertThat(rows(url, "ended_sessions")).isEqualTo(1);
       assertThat(rows(url, "rate_limit_buckets")).as("the buckets in use stay").isEqualTo(live);
       assertThat(server.api().get("/api/v1/devices").status()).isEqualTo(200);

@@ -38,19 +38,16 @@ class DurabilityTest {
 
   @Test
   void everyAcknowledgedEventSurvivesKillDashNineWithoutDuplicates() throws Exception {
-    int port = freePort();
-    Path log1 = dataDir.resolve("first.log");
-    Process first = serve(port, log1);
-    Api anonymous = new Api("http://127.0.0.1:" + port);
-    awaitReady(anonymous, first, log1);
-    Api api = signInWithGeneratedAdminPassword(anonymous);
-    Map<String, Api> devices = registerDevices(api, anonymous, 16);
+    Started started = start(16);
+    Api anonymous = started.anonymous();
+    Api api = started.admin();
+    Map<String, Api> devices = started.devices();
 
     Set<Acked> acked = ConcurrentHashMap.newKeySet();
     postWhileStopping(
         devices,
         Duration.ofMillis(2_500),
-        () -> first.destroyForcibly().waitFor(),
+        () -> started.process().destroyForcibly().waitFor(),
         acked,
         java.util.Collections.synchronizedList(new ArrayList<>()));
     assertThat(acked).hasSizeGreaterThan(100);
@@ -58,7 +55,7 @@ class DurabilityTest {
     assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive)).contains(true);
 
     Path log2 = dataDir.resolve("second.log");
-    Process second = serve(port, log2);
+    Process second = serve(started.port(), log2);
     try {
       awaitReady(anonymous, second, log2);
       assertThat(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false)).isFalse();
@@ -75,7 +72,7 @@ class DurabilityTest {
       assertCountersMatchHistoryWithoutDuplicates(api, acked);
       assertAccessLogLines(log2);
       // Device keys and access tokens went over the wire thousands of times: never into a log.
-      for (Path log : List.of(log1, log2)) {
+      for (Path log : List.of(started.log(), log2)) {
         assertThat(Files.readString(log)).doesNotContain("psk_").doesNotContain("eyJ");
       }
     } finally {
@@ -86,35 +83,32 @@ class DurabilityTest {
 
   @Test
   void aGracefulStopUnderLoadAnswersEveryRequestItTookAndStopsItsPostgres() throws Exception {
-    int port = freePort();
-    Path log1 = dataDir.resolve("first.log");
-    Process first = serve(port, log1);
-    Api anonymous = new Api("http://127.0.0.1:" + port);
-    awaitReady(anonymous, first, log1);
-    Api api = signInWithGeneratedAdminPassword(anonymous);
-    Map<String, Api> devices = registerDevices(api, anonymous, 8);
+    Started started = start(8);
+    Api anonymous = started.anonymous();
+    Api api = started.admin();
+    Map<String, Api> devices = started.devices();
     Set<Acked> acked = ConcurrentHashMap.newKeySet();
     List<Integer> refused = java.util.Collections.synchronizedList(new ArrayList<>());
     postWhileStopping(
         devices,
         Duration.ofMillis(1_500),
         () -> {
-          first.destroy(); // SIGTERM, as a service manager stops it
-          assertThat(first.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+          started.process().destroy(); // SIGTERM, as a service manager stops it
+          assertThat(started.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         },
         acked,
         refused);
     assertThat(acked).hasSizeGreaterThan(100);
     // Requests it took were answered (no 503 while stopping); later ones found no server.
     assertThat(refused).isEmpty();
-    String stopping = Files.readString(log1);
+    String stopping = Files.readString(started.log());
     assertThat(stopping).doesNotContain("\"level\":\"WARN\"").doesNotContain("\"level\":\"ERROR\"");
     assertThat(postmasterPid(dataDir).flatMap(ProcessHandle::of).map(ProcessHandle::isAlive))
         .as("its PostgreSQL stopped too")
         .isNotEqualTo(Optional.of(true));
 
     Path log2 = dataDir.resolve("second.log");
-    Process second = serve(port, log2);
+    Process second = serve(started.port(), log2);
     try {
       awaitReady(anonymous, second, log2);
       assertCountersMatchHistoryWithoutDuplicates(api, acked);
@@ -122,6 +116,21 @@ class DurabilityTest {
       second.destroy();
       second.waitFor();
     }
+  }
+
+  /** The first server of a test, in its own process: ready, the admin signed in, devices added. */
+  private record Started(
+      int port, Path log, Process process, Api anonymous, Api admin, Map<String, Api> devices) {}
+
+  private Started start(int deviceCount) throws Exception {
+    int port = freePort();
+    Path log = dataDir.resolve("first.log");
+    Process process = serve(port, log);
+    Api anonymous = new Api("http://127.0.0.1:" + port);
+    awaitReady(anonymous, process, log);
+    Api admin = signInWithGeneratedAdminPassword(anonymous);
+    return new Started(
+        port, log, process, anonymous, admin, registerDevices(admin, anonymous, deviceCount));
   }
 
   /** Registers {@code count} devices, even ones named durable-N, odd ones anon-N. */

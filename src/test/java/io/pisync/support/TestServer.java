@@ -83,12 +83,22 @@ public final class TestServer implements AutoCloseable {
 
   /** The access token of a sign-in; fails the test if the sign-in fails. */
   public String login(String username, String password) {
+    return signIn(username, password).get("access_token").asText();
+  }
+
+  /** Signs in and returns the whole answer: access token, refresh token, role. */
+  public JsonNode signIn(String username, String password) {
     Api.Response r =
         anonymous.post("/api/v1/auth/login", Map.of("username", username, "password", password));
     if (r.status() != 200) {
       throw new AssertionError("login of " + username + ": " + r.status() + " " + r.body());
     }
-    return r.json().get("access_token").asText();
+    return r.json();
+  }
+
+  /** Logs the session of this refresh token out; the answer's status. */
+  public int logout(String refreshToken) {
+    return anonymous.post("/api/v1/auth/logout", Map.of("refresh_token", refreshToken)).status();
   }
 
   /** A client signed in as a new account with this role ("viewer", "operator", "admin"). */

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * every device converges on the same record. Checked on random edits in random orders.
  */
 class PoliciesOrderTest {
-  static final ObjectMapper MAPPER = Json.newMapper();
+  static final ObjectMapper MAPPER = Json.newMapper(32, 200_000);
   static final Policies POLICIES = new Policies(MAPPER);
   static final RecordKey KEY = new RecordKey("learner:1", "notes", "n");
   static final Instant NOW = Instant.parse("2026-01-01T12:00:00Z");
