@@ -141,6 +141,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
   }
 
+  /** Stops the postmaster a killed process left running on {@code dataDir}, if there is one. */
+  public static void stopLeftover(Path dataDir) throws IOException {
+    stopOrphanedPostmaster(dataDir.toAbsolutePath().normalize().resolve("pg"));
+  }
+
   /**
    * A {@code kill -9} of the JVM leaves postgres running; reusing it would keep its old settings
    * and port. Stop it (fast shutdown keeps committed data) before starting our own.

@@ -17,6 +17,8 @@ import java.util.stream.Stream;
  * tests never see each other's rows.
  */
 public final class SharedPostgres {
+  private static final String PREFIX = "pisync-test-pg";
+  private static final String OWNER = "owner";
   private static final AtomicInteger DATABASES = new AtomicInteger();
   private static EmbeddedDatabase postgres;
 
@@ -25,7 +27,9 @@ public final class SharedPostgres {
   static synchronized EmbeddedDatabase instance() {
     if (postgres == null) {
       try {
-        Path dir = Files.createTempDirectory("pisync-test-pg");
+        removeAbandoned(Path.of(System.getProperty("java.io.tmpdir")));
+        Path dir = Files.createTempDirectory(PREFIX);
+        Files.writeString(dir.resolve(OWNER), tag(ProcessHandle.current()));
         postgres = EmbeddedDatabase.start(dir, 0);
         // Its files (about 110 MB: binaries and the cluster) go with it, or every run would
         // leave them in the temp directory.
@@ -37,6 +41,54 @@ public final class SharedPostgres {
     return postgres;
   }
 
+  /**
+   * A test JVM that was killed (a CI timeout, the OOM killer) ran no shutdown hook: its PostgreSQL
+   * may still run and its files stay. Stop and delete what such runs left; directories of runs
+   * still going, or without an owner yet, are left alone.
+   */
+  static void removeAbandoned(Path tempDir) {
+    try (Stream<Path> dirs = Files.list(tempDir)) {
+      dirs.filter(dir -> dir.getFileName().toString().startsWith(PREFIX))
+          .filter(SharedPostgres::isAbandoned)
+          .forEach(SharedPostgres::stopAndDelete);
+    } catch (IOException | UncheckedIOException e) {
+      System.err.println("could not look for abandoned test databases: " + e);
+    }
+  }
+
+  private static boolean isAbandoned(Path dir) {
+    Path owner = dir.resolve(OWNER);
+    if (!Files.isRegularFile(owner)) return false;
+    try {
+      String tag = Files.readString(owner).strip();
+      long pid = Long.parseLong(tag.substring(0, tag.indexOf(' ')));
+      return ProcessHandle.of(pid)
+          .filter(ProcessHandle::isAlive)
+          .map(SharedPostgres::tag)
+          .map(live -> !live.equals(tag))
+          .orElse(true);
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** A process's pid and start time: a pid alone may have been given to another process since. */
+  static String tag(ProcessHandle process) {
+    return process.pid()
+        + " "
+        + process.info().startInstant().map(Object::toString).orElse("unknown");
+  }
+
+  private static void stopAndDelete(Path dir) {
+    try {
+      EmbeddedDatabase.stopLeftover(dir);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("could not stop the PostgreSQL left in " + dir + ": " + e);
+      return;
+    }
+    delete(dir);
+  }
+
   private static void closeAndDelete(Path dir) {
     try {
       postgres.close();
@@ -45,6 +97,10 @@ public final class SharedPostgres {
       System.err.println("could not stop the test PostgreSQL in " + dir + ": " + e);
       return;
     }
+    delete(dir);
+  }
+
+  private static void delete(Path dir) {
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
     } catch (IOException | UncheckedIOException e) {
