@@ -159,11 +159,7 @@ public final class AuthRoutes {
     String username = fields.text("username", true);
     String password = fields.secret("password");
     Role role = role(fields, true);
-    fields.add(
-        Accounts.problems(username, password).stream()
-            .filter(e -> username != null || !e.field().equals("username"))
-            .filter(e -> password != null || !e.field().equals("password"))
-            .toList());
+    fields.add(Accounts.problems(username, password));
     fields.check();
     if (!accounts.create(username, password, role)) {
       throw new ApiProblem(

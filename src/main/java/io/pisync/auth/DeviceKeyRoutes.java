@@ -76,7 +76,6 @@ public final class DeviceKeyRoutes {
     String type = fields.text("type", true);
     String group = fields.text("group", true);
     Map<String, String> labels = fields.stringMap("labels");
-    fields.check();
     fields.add(DeviceRegistration.problems(deviceId, type, group, labels));
     fields.check();
     return new DeviceRegistration(deviceId, type, group, labels);

@@ -2,6 +2,7 @@ package io.pisync.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,8 +82,14 @@ public final class JsonFields {
     return map;
   }
 
+  /**
+   * Adds the problems found in the values read, except for fields already reported (a field that
+   * was not a string is read as absent and would be reported twice).
+   */
   public void add(List<FieldError> more) {
-    errors.addAll(more);
+    Set<String> reported = new HashSet<>();
+    errors.forEach(e -> reported.add(e.field()));
+    more.stream().filter(e -> !reported.contains(e.field())).forEach(errors::add);
   }
 
   /** Throws a 400 listing every problem found so far. */

@@ -300,10 +300,7 @@ public final class EventParser {
         return null;
       }
       if (!value.isTextual() || !SyncEvent.isDeviceId(value.textValue())) {
-        fail(
-            "device_id",
-            value,
-            "must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'");
+        fail("device_id", value, SyncEvent.DEVICE_ID_RULE);
         return null;
       }
       if (SyncEvent.isReservedDeviceId(value.textValue())) {

@@ -49,8 +49,9 @@ public record SyncEvent(
     return "repeated-failures".equals(id);
   }
 
-  /** Why an id is not a device id, as registration and the operator routes say it. */
-  public static final String DEVICE_ID_RULE = "must be 1-64 characters of A-Z a-z 0-9 . _ : -";
+  /** Why an id is not a device id, as reports, registration and the operator routes say it. */
+  public static final String DEVICE_ID_RULE =
+      "must be 1 to 64 characters of ASCII letters, digits, '.', '_', ':' or '-'";
 
   public static final String RESERVED_DEVICE_ID_REASON =
       "is reserved: /api/v1/devices/repeated-failures is a route, so this device could never be"

@@ -330,6 +330,12 @@ class AccountsTest {
                 Map.of("username", "bad name", "password", "short", "role", "boss"));
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.body()).contains("username", "password", "role").doesNotContain("short\"");
+    var missing = server.api().post("/api/v1/accounts", Map.of("password", 12345678));
+    assertThat(missing.json().get("errors"))
+        .as("each bad field once")
+        .extracting(e -> e.get("field").asText() + ": " + e.get("message").asText())
+        .containsExactlyInAnyOrder(
+            "username: is required", "password: must be a string", "role: is required");
     assertThat(login("nul\u0000name", "password-password").status())
         .as("a name no account can have is just a wrong sign-in")
         .isEqualTo(401);

@@ -201,7 +201,38 @@ class DeviceKeysTest {
                 "/api/v1/devices",
                 Map.of("device_id", "bad id!", "type", "iPad", "group", "", "colour", "red"));
     assertThat(r.status()).isEqualTo(400);
-    assertThat(r.body()).contains("device_id", "type", "colour");
+    assertThat(r.json().get("errors"))
+        .extracting(e -> e.get("field").asText())
+        .containsExactlyInAnyOrder("device_id", "type", "group", "colour");
+
+    // A report from the same id is refused in the same words.
+    var report =
+        server
+            .api()
+            .post(
+                "/api/v1/sync-events",
+                Map.of(
+                    "device_id",
+                    "bad id!",
+                    "timestamp",
+                    "2026-11-21T10:00:00Z",
+                    "total_files_synced",
+                    1,
+                    "total_errors",
+                    0,
+                    "internet_speed",
+                    1.0));
+    assertThat(report.status()).isEqualTo(400);
+    assertThat(reason(report, "device_id"))
+        .isEqualTo(reason(r, "device_id"))
+        .isEqualTo("must be 1 to 64 characters of ASCII letters, digits, '.', '_', ':' or '-'");
+  }
+
+  private static String reason(Api.Response response, String field) {
+    for (var error : response.json().get("errors")) {
+      if (error.get("field").asText().equals(field)) return error.get("message").asText();
+    }
+    throw new AssertionError("no error for " + field + " in " + response.body());
   }
 
   @Test
