@@ -114,9 +114,22 @@ final class Policies {
     }
 
     StoredRecord next(String data, boolean exact) {
+      return next(data, exact, at);
+    }
+
+    StoredRecord next(String data, boolean exact, Instant modifiedAt) {
       long version = current == null ? 1 : current.version() + 1;
       return new StoredRecord(
-          m.key(), version, data == null, data, at, receivedAt, device, m.mutationId(), exact, 0);
+          m.key(),
+          version,
+          data == null,
+          data,
+          modifiedAt,
+          receivedAt,
+          device,
+          m.mutationId(),
+          exact,
+          0);
     }
 
     Loser incomingLoser(String data, String reason) {
@@ -221,17 +234,54 @@ final class Policies {
     }
     List<FieldError> errors = checkProgress(e.m.data());
     if (!errors.isEmpty()) return new Decision.Reject("validation", describe(errors), errors);
-    ObjectNode merged = e.live() ? (ObjectNode) parse(e.current.data()) : mapper.createObjectNode();
+    ObjectNode stored = e.live() ? (ObjectNode) parse(e.current.data()) : mapper.createObjectNode();
+    // Concurrent edits (neither saw the other) keep the later edit's other fields: a tablet back
+    // after days offline must not put back a bookmark another device has moved on since.
+    boolean concurrent = e.live() && !e.follows();
+    boolean older = concurrent && !e.newerThanCurrent();
+    ObjectNode merged = stored.deepCopy();
+    boolean valueLost = false;
     for (Map.Entry<String, JsonNode> field : e.m.data().properties()) {
-      merged.set(field.getKey(), mergeField(field.getKey(), merged.get(field.getKey()), field));
+      String name = field.getKey();
+      JsonNode was = stored.get(name);
+      merged.set(name, mergeField(name, was, field.getValue(), older));
+      valueLost |=
+          concurrent
+              && !MERGED_FIELDS.contains(name)
+              && was != null
+              && !was.equals(field.getValue());
+    }
+    String data = json(merged);
+    int size = data.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (size > MutationParser.MAX_DATA_BYTES) {
+      return invalid(
+          "data",
+          size + " bytes merged",
+          "merged with the stored record it would exceed "
+              + MutationParser.MAX_DATA_BYTES
+              + " bytes of JSON; send fewer fields");
     }
     boolean exact = merged.equals(e.m.data());
-    return new Decision.Apply(e.next(json(merged), exact), Optional.empty());
+    StoredRecord next = e.next(data, exact, older ? e.current.modifiedAt() : e.at);
+    // The values that lost are kept in the conflict history, as with last-writer-wins.
+    Optional<Loser> loser = Optional.empty();
+    if (valueLost) {
+      loser =
+          Optional.of(older ? e.incomingLoser(json(e.m.data()), STALE_VERSION) : e.currentLoser());
+    }
+    return new Decision.Apply(next, loser);
   }
 
-  /** Furthest position and highest score kept, completed stays completed; others: the newest. */
-  private static JsonNode mergeField(String name, JsonNode stored, Map.Entry<String, JsonNode> in) {
-    JsonNode incoming = in.getValue();
+  /** The fields merged by their values; every other field takes the later edit's value. */
+  private static final java.util.Set<String> MERGED_FIELDS =
+      java.util.Set.of("position", "score", "completed");
+
+  /**
+   * Furthest position and highest score kept, completed stays completed; others: the later edit's
+   * value ({@code older}: the stored one was edited later).
+   */
+  private static JsonNode mergeField(
+      String name, JsonNode stored, JsonNode incoming, boolean older) {
     if (stored == null) return incoming;
     return switch (name) {
       case "position", "score" ->
@@ -239,7 +289,7 @@ final class Policies {
               ? stored
               : incoming;
       case "completed" -> stored.isBoolean() && stored.booleanValue() ? stored : incoming;
-      default -> incoming;
+      default -> older ? stored : incoming;
     };
   }
 

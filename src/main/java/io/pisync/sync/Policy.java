@@ -6,7 +6,8 @@ import java.util.Optional;
 /** How a collection settles concurrent edits of one record. */
 public enum Policy {
   /**
-   * Field by field: furthest position, highest score, completed stays completed. Never conflicts.
+   * Field by field: furthest position, highest score, completed stays completed, other fields from
+   * the later edit (losers kept). Never conflicts.
    */
   MERGE("merge"),
   /**

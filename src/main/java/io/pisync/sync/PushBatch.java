@@ -20,8 +20,18 @@ import java.util.function.Supplier;
  * mutation sees the effect of the ones before it. Collects what the transaction then stores.
  */
 final class PushBatch {
-  /** A mutation id the device used before, with the answer it got. */
-  record Seen(String digest, String result, Instant receivedAt) {}
+  /**
+   * A mutation id the device used before, with the answer it got. A {@code retryable} answer was a
+   * refusal for want of a grant or a collection, which an admin may have made since: the mutation
+   * is decided again when pushed again, so a device that wrote before its grant loses nothing.
+   */
+  record Seen(String digest, String result, Instant receivedAt, boolean retryable) {}
+
+  static final String UNKNOWN_COLLECTION = "unknown_collection";
+  static final String SCOPE_NOT_GRANTED = "scope_not_granted";
+
+  /** The rejection reasons that depend on what an admin has set up, not on the mutation. */
+  static final List<String> RETRYABLE_REASONS = List.of(UNKNOWN_COLLECTION, SCOPE_NOT_GRANTED);
 
   record ConflictRow(
       RecordKey key, Instant at, long winnerVersion, String winnerDevice, Policies.Loser loser) {}
@@ -92,7 +102,8 @@ final class PushBatch {
   }
 
   private boolean candidate(Mutation m) {
-    return !seen.containsKey(m.mutationId())
+    Seen before = seen.get(m.mutationId());
+    return (before == null || before.retryable())
         && collections.containsKey(m.key().collection())
         && granted.contains(m.key().scope());
   }
@@ -117,11 +128,11 @@ final class PushBatch {
 
   private PushResult once(String mutationId, String digest, Supplier<PushResult> decide) {
     Seen before = seen.get(mutationId);
-    if (before != null && before.digest().equals(digest)) {
+    if (before != null && before.digest().equals(digest) && !before.retryable()) {
       duplicates++;
       return new PushResult.Duplicate(mutationId, before.result());
     }
-    if (before != null) {
+    if (before != null && !before.digest().equals(digest)) {
       return count(
           new PushResult.Rejected(
               mutationId,
@@ -133,9 +144,11 @@ final class PushBatch {
                   + " for a different mutation; a new change needs a new mutation_id",
               null));
     }
+    // New, or refused before for want of a grant or collection: decided now. Within this push the
+    // answer is final, as grants and collections cannot change under it.
     PushResult result = count(decide.get());
     String text = json(result);
-    seen.put(mutationId, new Seen(digest, text, receivedAt));
+    seen.put(mutationId, new Seen(digest, text, receivedAt, false));
     stored.add(new MutationRow(mutationId, digest, result.status(), text));
     return result;
   }
@@ -150,14 +163,14 @@ final class PushBatch {
     if (policy == null) {
       return new PushResult.Rejected(
           m.mutationId(),
-          "unknown_collection",
+          UNKNOWN_COLLECTION,
           "no collection '" + key.collection() + "'; an admin declares collections",
           null);
     }
     if (!granted.contains(key.scope())) {
       return new PushResult.Rejected(
           m.mutationId(),
-          "scope_not_granted",
+          SCOPE_NOT_GRANTED,
           "this device has no access to scope '" + key.scope() + "'",
           null);
     }

@@ -121,16 +121,21 @@ final class PushStore {
     Map<String, PushBatch.Seen> seen = new HashMap<>();
     if (ids.isEmpty()) return seen;
     String sql =
-        "SELECT mutation_id, digest, result, received_at FROM sync_mutations"
-            + " WHERE device_id = ? AND mutation_id = ANY(?::text[])";
+        """
+        SELECT mutation_id, digest, result, received_at,
+               status = 'rejected' AND result::jsonb ->> 'reason' = ANY(?::text[])
+        FROM sync_mutations WHERE device_id = ? AND mutation_id = ANY(?::text[])
+        """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, device);
-      ps.setArray(2, c.createArrayOf("text", ids.toArray()));
+      ps.setArray(1, c.createArrayOf("text", PushBatch.RETRYABLE_REASONS.toArray()));
+      ps.setString(2, device);
+      ps.setArray(3, c.createArrayOf("text", ids.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           seen.put(
               rs.getString(1),
-              new PushBatch.Seen(rs.getString(2), rs.getString(3), instant(rs, 4)));
+              new PushBatch.Seen(
+                  rs.getString(2), rs.getString(3), instant(rs, 4), rs.getBoolean(5)));
         }
       }
     }
@@ -380,6 +385,8 @@ final class PushStore {
         INSERT INTO sync_mutations (device_id, mutation_id, received_at, digest, status, result)
         SELECT ?, m, ?, d, s, r FROM unnest(?::text[], ?::text[], ?::text[], ?::text[])
           AS t(m, d, s, r)
+        ON CONFLICT (device_id, mutation_id) DO UPDATE
+          SET received_at = EXCLUDED.received_at, status = EXCLUDED.status, result = EXCLUDED.result
         """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, device);

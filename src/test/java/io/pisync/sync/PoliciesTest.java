@@ -283,6 +283,87 @@ class PoliciesTest {
         .isEqualTo("applied");
   }
 
+  @Test
+  void progressEditedOfflineKeepsTheLaterBookmarkWhenTheLaterEditSyncsFirst() {
+    twoDevicesMoveOneBookmarkOffline("learner:bookmark-1", true);
+  }
+
+  @Test
+  void progressEditedOfflineKeepsTheLaterBookmarkWhenTheEarlierEditSyncsFirst() {
+    twoDevicesMoveOneBookmarkOffline("learner:bookmark-2", false);
+  }
+
+  @Test
+  void progressThatWouldOutgrowTheRecordLimitWhenMergedIsRejected() {
+    String scope = "learner:progress-size";
+    var a = device("progress-size", scope);
+    String big = "x".repeat(40_000);
+    a.push(upsert("progress", scope, "p", 0, Map.of("position", 1, "notes", big)));
+    JsonNode refused = a.pushOne(upsert("progress", scope, "p", 1, Map.of("summary", big)));
+    assertThat(refused.get("status").asText()).isEqualTo("rejected");
+    assertThat(refused.get("errors").get(0).get("field").asText()).isEqualTo("data");
+    assertThat(refused.get("detail").asText()).contains("65536 bytes");
+    assertThat(
+            a.pushOne(upsert("progress", scope, "p", 1, Map.of("position", 2)))
+                .get("status")
+                .asText())
+        .isEqualTo("applied");
+  }
+
+  /**
+   * Both devices saw version 1, then edited it offline: {@code a} a day ago, {@code b} two days
+   * ago, further into the lesson. Either way they converge on the furthest position and on the
+   * later edit's bookmark; the earlier bookmark is kept in the conflict history.
+   */
+  private void twoDevicesMoveOneBookmarkOffline(String scope, boolean laterEditSyncsFirst) {
+    String name = scope.substring(scope.indexOf(':') + 1);
+    var a = device(name + "-a", scope);
+    var b = device(name + "-b", scope);
+    Instant now = Instant.now();
+    a.push(
+        editedAt(
+            upsert("progress", scope, "lesson", 0, Map.of("position", 10, "bookmark", "p1")),
+            now.minus(Duration.ofDays(3))));
+    b.pullAll();
+    var later =
+        editedAt(
+            upsert("progress", scope, "lesson", 1, Map.of("position", 12, "bookmark", "p9")),
+            now.minus(Duration.ofDays(1)));
+    var earlier =
+        editedAt(
+            upsert(
+                "progress",
+                scope,
+                "lesson",
+                1,
+                Map.of("position", 40, "bookmark", "p3", "note", "hard")),
+            now.minus(Duration.ofDays(2)));
+    if (laterEditSyncsFirst) {
+      assertThat(a.pushOne(later).get("status").asText()).isEqualTo("applied");
+      assertThat(b.pushOne(earlier).get("status").asText()).isEqualTo("applied");
+    } else {
+      assertThat(b.pushOne(earlier).get("status").asText()).isEqualTo("applied");
+      assertThat(a.pushOne(later).get("status").asText()).isEqualTo("applied");
+    }
+    a.pullAll();
+    b.pullAll();
+    JsonNode data = a.local("progress", scope, "lesson").get("data");
+    assertThat(data.get("bookmark").asText()).isEqualTo("p9");
+    assertThat(data.get("position").asInt()).isEqualTo(40);
+    assertThat(data.get("note").asText()).isEqualTo("hard");
+    assertThat(b.local("progress", scope, "lesson").get("data")).isEqualTo(data);
+
+    JsonNode history =
+        server
+            .api()
+            .get("/api/v1/sync/records/progress/" + scope + "/lesson/conflicts")
+            .json()
+            .get("items");
+    assertThat(history).hasSize(1);
+    assertThat(history.get(0).get("loser").get("device").asText()).isEqualTo(b.id());
+    assertThat(history.get(0).get("loser").get("data").get("bookmark").asText()).isEqualTo("p3");
+  }
+
   // ---------------------------------------------------------------------------- assignments
 
   @Test

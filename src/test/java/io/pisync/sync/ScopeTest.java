@@ -89,7 +89,8 @@ class ScopeTest {
 
     writer.push(upsert("notes", "learner:ben", "later", 0, Map.of("text", "private")));
     assertThat(tablet.pullAll()).isEmpty();
-    JsonNode refused = tablet.pushOne(upsert("notes", "learner:ben", "x", 0, Map.of("t", 1)));
+    var writtenWhileRevoked = upsert("notes", "learner:ben", "x", 0, Map.of("t", 1));
+    JsonNode refused = tablet.pushOne(writtenWhileRevoked);
     assertThat(refused.get("status").asText()).isEqualTo("rejected");
     assertThat(refused.get("reason").asText()).isEqualTo("scope_not_granted");
     assertThat(tablet.api().get("/api/v1/sync/records/notes/learner:ben/r0").status())
@@ -101,6 +102,15 @@ class ScopeTest {
     Grants.grant(server, "tablet", "learner:ben");
     tablet.pullAll();
     assertThat(tablet.local().keySet()).filteredOn(k -> k.contains("learner:ben")).hasSize(3);
+
+    // what the tablet wrote before its grant is applied when it pushes it again, then remembered
+    JsonNode retried = tablet.pushOne(writtenWhileRevoked);
+    assertThat(retried.get("status").asText()).as(retried.toString()).isEqualTo("applied");
+    JsonNode replay = tablet.pushOne(writtenWhileRevoked);
+    assertThat(replay.get("status").asText()).isEqualTo("duplicate");
+    assertThat(replay.at("/original/status").asText()).isEqualTo("applied");
+    assertThat(tablet.api().get("/api/v1/sync/records/notes/learner:ben/x").status())
+        .isEqualTo(200);
   }
 
   @Test
