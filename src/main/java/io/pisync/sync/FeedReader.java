@@ -32,7 +32,9 @@ final class FeedReader {
    */
   static final int MAX_PAGE_DATA_CHARS = 4 * 1024 * 1024;
 
-  /** Rows fetched from PostgreSQL at a time, so rows after the page's end are never read. */
+  /**
+   * Rows fetched from PostgreSQL at a time: the data of rows after the page's end is never read.
+   */
   private static final int FETCH_ROWS = 64;
 
   private final DataSource dataSource;
@@ -171,27 +173,39 @@ final class FeedReader {
         .withMember("retention_days", retentionDays);
   }
 
+  /**
+   * The page's changes in feed order. Each scope's two index range scans yield at most {@code limit
+   * + 1} rows, and every scope's rows are sorted together to find the page; so the rows carry only
+   * their place and the row's address (ctid), and each record's data is read (detoasted, turned
+   * into text) by that address only as the page is fetched. The page ends at 4 MiB of data, so with
+   * large records most of the rows sorted are never fetched, and their data never read.
+   */
   private static final String CHANGES =
       """
-      SELECT x.eff, x.seq, x.scope, x.collection, x.record_id, x.version, x.deleted, x.data,
+      SELECT x.eff, x.seq, x.scope, x.collection, x.record_id, x.version, x.deleted, d.data,
              x.modified_at, x.updated_at, x.updated_by
-      FROM unnest(?::text[], ?::int8[], ?::int8[], ?::int8[]) AS g(scope, granted, p1, p2)
-      CROSS JOIN LATERAL (
-        (SELECT g.granted AS eff, r.seq, r.scope, r.collection, r.record_id, r.version,
-                r.deleted, r.data::text AS data, r.modified_at, r.updated_at, r.updated_by
-         FROM sync_records r
-         WHERE r.scope = g.scope AND r.seq > g.p1 AND r.seq <= g.granted
-         ORDER BY r.seq LIMIT ?)
-        UNION ALL
-        (SELECT r.seq AS eff, r.seq, r.scope, r.collection, r.record_id, r.version,
-                r.deleted, r.data::text AS data, r.modified_at, r.updated_at, r.updated_by
-         FROM sync_records r
-         WHERE r.scope = g.scope AND r.seq > g.p2
-           AND NOT (r.exact AND r.updated_by = ? AND r.seq > ?)
-         ORDER BY r.seq LIMIT ?)
+      FROM (
+        SELECT y.*
+        FROM unnest(?::text[], ?::int8[], ?::int8[], ?::int8[]) AS g(scope, granted, p1, p2)
+        CROSS JOIN LATERAL (
+          (SELECT g.granted AS eff, r.seq, r.scope, r.collection, r.record_id, r.version,
+                  r.deleted, r.modified_at, r.updated_at, r.updated_by, r.ctid AS tid
+           FROM sync_records r
+           WHERE r.scope = g.scope AND r.seq > g.p1 AND r.seq <= g.granted
+           ORDER BY r.seq LIMIT ?)
+          UNION ALL
+          (SELECT r.seq AS eff, r.seq, r.scope, r.collection, r.record_id, r.version,
+                  r.deleted, r.modified_at, r.updated_at, r.updated_by, r.ctid AS tid
+           FROM sync_records r
+           WHERE r.scope = g.scope AND r.seq > g.p2
+             AND NOT (r.exact AND r.updated_by = ? AND r.seq > ?)
+           ORDER BY r.seq LIMIT ?)
+        ) y
+        ORDER BY y.eff, y.seq
+        LIMIT ?
       ) x
+      CROSS JOIN LATERAL (SELECT r.data::text AS data FROM sync_records r WHERE r.ctid = x.tid) d
       ORDER BY x.eff, x.seq
-      LIMIT ?
       """;
 
   /** One change with its place in the feed. */
