@@ -41,6 +41,13 @@ public final class ApiProblem extends RuntimeException {
     return new ApiProblem(type, detail, errors, headers, more);
   }
 
+  /** The same problem with a response header (e.g. {@code Allow} on a 405). */
+  public ApiProblem withHeader(String name, String value) {
+    var more = new java.util.LinkedHashMap<>(headers);
+    more.put(name, value);
+    return new ApiProblem(type, detail, errors, more, members);
+  }
+
   public ApiProblem(ProblemType type, String detail) {
     this(type, detail, List.of(), Map.of());
   }

@@ -129,7 +129,14 @@ public final class JsonBody {
   private static byte[] readBody(Context ctx) {
     long length = ctx.req().getContentLengthLong();
     Long max = ctx.attribute(MAX_BODY_BYTES);
-    if (length < 0 || max == null || length > max) {
+    if (max != null && length > max) {
+      // refused on the declared length, before waiting for a body it would refuse anyway
+      throw new ApiProblem(
+              ProblemType.PAYLOAD_TOO_LARGE,
+              "the request body is larger than " + max + " bytes (Content-Length " + length + ")")
+          .withMember("max_bytes", max);
+    }
+    if (length < 0 || max == null) {
       return ctx.bodyAsBytes();
     }
     try {
@@ -169,5 +176,28 @@ public final class JsonBody {
               + (type == null ? "none" : "'" + type + "'")
               + ")");
     }
+    String charset = charset(type);
+    if (charset != null && !charset.equals("utf-8") && !charset.equals("us-ascii")) {
+      throw new ApiProblem(
+          ProblemType.UNSUPPORTED_MEDIA_TYPE,
+          "JSON bodies are UTF-8 (RFC 8259); charset '"
+              + FieldError.shorten(charset)
+              + "' is not supported");
+    }
+  }
+
+  /** The charset parameter of a media type, lower case without quotes; null when absent. */
+  private static String charset(String type) {
+    for (String parameter : type.split(";")) {
+      int eq = parameter.indexOf('=');
+      if (eq > 0 && parameter.substring(0, eq).strip().equalsIgnoreCase("charset")) {
+        String value = parameter.substring(eq + 1).strip();
+        if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+          value = value.substring(1, value.length() - 1);
+        }
+        return value.toLowerCase(Locale.ROOT);
+      }
+    }
+    return null;
   }
 }

@@ -5,6 +5,13 @@ public enum ProblemType {
   VALIDATION(400, "validation", "The request has invalid fields"),
   BAD_REQUEST(400, "bad-request", "The HTTP request could not be parsed"),
   MALFORMED_JSON(400, "malformed-json", "The request body is not valid JSON"),
+  REQUEST_TIMEOUT(408, "request-timeout", "The request did not arrive in time"),
+  LENGTH_REQUIRED(411, "length-required", "The request needs a Content-Length"),
+  EXPECTATION_FAILED(417, "expectation-failed", "The Expect header cannot be met"),
+  UPGRADE_REQUIRED(426, "upgrade-required", "Another protocol is required"),
+  NOT_IMPLEMENTED(501, "not-implemented", "The server does not support this request"),
+  HTTP_VERSION_NOT_SUPPORTED(
+      505, "http-version-not-supported", "This HTTP version is not supported"),
   BAD_CURSOR(400, "bad-cursor", "The cursor is not one this server issued"),
   UNAUTHENTICATED(401, "unauthenticated", "Credentials are missing, wrong, expired or revoked"),
   FORBIDDEN(403, "forbidden", "These credentials may not do this"),

@@ -44,4 +44,26 @@ public final class Routes {
   public List<Route> all() {
     return List.copyOf(routes);
   }
+
+  /** The methods answered at {@code path} (HEAD with GET), for a 405's {@code Allow} header. */
+  public List<String> methodsAt(String path) {
+    String[] parts = path.split("/", -1);
+    var methods = new java.util.TreeSet<String>();
+    for (Route route : routes) {
+      if (matches(route.path().split("/", -1), parts)) {
+        methods.add(route.method().name());
+        if (route.method() == HandlerType.GET) methods.add("HEAD");
+      }
+    }
+    return List.copyOf(methods);
+  }
+
+  private static boolean matches(String[] template, String[] parts) {
+    if (template.length != parts.length) return false;
+    for (int i = 0; i < template.length; i++) {
+      boolean parameter = template[i].startsWith("{") && template[i].endsWith("}");
+      if (parameter ? parts[i].isEmpty() : !template[i].equals(parts[i])) return false;
+    }
+    return true;
+  }
 }

@@ -34,18 +34,29 @@ final class JettyProblemHandler extends ErrorHandler {
     return ByteBuffer.wrap(body(status, null));
   }
 
+  /** The problem type of a status the HTTP layer answers with. */
+  static ProblemType typeOf(int status) {
+    return switch (status) {
+      case 400 -> ProblemType.BAD_REQUEST;
+      case 404 -> ProblemType.NOT_FOUND;
+      case 405 -> ProblemType.METHOD_NOT_ALLOWED;
+      case 408 -> ProblemType.REQUEST_TIMEOUT;
+      case 411 -> ProblemType.LENGTH_REQUIRED;
+      case 413 -> ProblemType.PAYLOAD_TOO_LARGE;
+      case 414 -> ProblemType.URI_TOO_LONG;
+      case 415 -> ProblemType.UNSUPPORTED_MEDIA_TYPE;
+      case 417 -> ProblemType.EXPECTATION_FAILED;
+      case 426 -> ProblemType.UPGRADE_REQUIRED;
+      case 431 -> ProblemType.HEADERS_TOO_LARGE;
+      case 501 -> ProblemType.NOT_IMPLEMENTED;
+      case 503 -> ProblemType.OVERLOADED;
+      case 505 -> ProblemType.HTTP_VERSION_NOT_SUPPORTED;
+      default -> status >= 500 ? ProblemType.INTERNAL : ProblemType.BAD_REQUEST;
+    };
+  }
+
   private static byte[] body(int status, String path) {
-    ProblemType type =
-        switch (status) {
-          case 400 -> ProblemType.BAD_REQUEST;
-          case 404 -> ProblemType.NOT_FOUND;
-          case 405 -> ProblemType.METHOD_NOT_ALLOWED;
-          case 413 -> ProblemType.PAYLOAD_TOO_LARGE;
-          case 414 -> ProblemType.URI_TOO_LONG;
-          case 431 -> ProblemType.HEADERS_TOO_LARGE;
-          case 503 -> ProblemType.OVERLOADED;
-          default -> status >= 500 ? ProblemType.INTERNAL : ProblemType.BAD_REQUEST;
-        };
+    ProblemType type = typeOf(status);
     String detail =
         switch (status) {
           case 400 -> "the request could not be parsed (bad URI, header or Host)";

@@ -177,7 +177,7 @@ public final class PiSyncServer implements AutoCloseable {
       PrometheusMeterRegistry registry,
       Routes routes,
       Guard guard) {
-    var problems = new Problems(mapper);
+    var problems = new Problems(mapper, routes);
     var accessLog = new AccessLog(registry);
     return Javalin.create(cfg -> {
       cfg.concurrency.useVirtualThreads = true;

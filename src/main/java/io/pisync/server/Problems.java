@@ -19,9 +19,11 @@ final class Problems {
   private static final int DATABASE_RETRY_SECONDS = 5;
 
   private final ObjectMapper mapper;
+  private final io.pisync.http.Routes routes;
 
-  Problems(ObjectMapper mapper) {
+  Problems(ObjectMapper mapper, io.pisync.http.Routes routes) {
     this.mapper = mapper;
+    this.routes = routes;
   }
 
   void render(ApiProblem problem, Context ctx) {
@@ -51,9 +53,13 @@ final class Problems {
     return switch (e.getStatus()) {
       case 404 ->
           new ApiProblem(ProblemType.NOT_FOUND, "no route " + ctx.method() + " " + ctx.path());
-      case 405 ->
-          new ApiProblem(
-              ProblemType.METHOD_NOT_ALLOWED, ctx.method() + " is not allowed on " + ctx.path());
+      case 405 -> {
+        String allowed = String.join(", ", routes.methodsAt(ctx.path()));
+        yield new ApiProblem(
+                ProblemType.METHOD_NOT_ALLOWED,
+                ctx.method() + " is not allowed on " + ctx.path() + "; allowed: " + allowed)
+            .withHeader("Allow", allowed);
+      }
       case 413 -> tooLarge(ctx);
       case 406 -> new ApiProblem(ProblemType.NOT_ACCEPTABLE, e.getMessage());
       default -> {
@@ -87,6 +93,30 @@ final class Problems {
         ProblemType.INTERNAL, "unexpected database error; see request id in logs");
   }
 
+  /**
+   * What Jetty throws while a handler reads the request: a body whose chunked framing is broken,
+   * one that ends before its length, or one that stops arriving. The client's fault, never a 500.
+   * Null for anything else.
+   */
+  private static ApiProblem requestFault(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof org.eclipse.jetty.http.HttpException http && http.getCode() < 500) {
+        ProblemType type = JettyProblemHandler.typeOf(http.getCode());
+        String reason = http.getReason() == null ? "" : ": " + http.getReason();
+        return new ApiProblem(type, "the request could not be read" + reason);
+      }
+      if (t instanceof java.util.concurrent.TimeoutException) {
+        return new ApiProblem(
+            ProblemType.REQUEST_TIMEOUT, "the request body stopped arriving before its end");
+      }
+      if (t instanceof org.eclipse.jetty.io.EofException) {
+        return new ApiProblem(
+            ProblemType.BAD_REQUEST, "the connection closed before the request body ended");
+      }
+    }
+    return null;
+  }
+
   /** Connection failures, shutdowns and timeouts: temporary, so the client should retry. */
   static boolean isUnavailable(SQLException e) {
     if (e instanceof SQLTransientConnectionException) {
@@ -103,6 +133,11 @@ final class Problems {
   ApiProblem unexpected(Exception e, Context ctx) {
     if (e.getCause() instanceof SQLException sql) {
       return fromSql(sql, ctx);
+    }
+    ApiProblem requestFault = requestFault(e);
+    if (requestFault != null) {
+      log.info("request refused on {} {}: {}", ctx.method(), ctx.path(), e.toString());
+      return requestFault;
     }
     log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
     return new ApiProblem(ProblemType.INTERNAL, "unexpected error; see request id in logs");

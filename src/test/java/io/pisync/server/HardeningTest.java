@@ -123,6 +123,42 @@ class HardeningTest {
   }
 
   @Test
+  void aBrokenOrCutRequestIsTheClientsFaultNeverA500() throws IOException {
+    String login =
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + "Content-Type: application/json\r\n";
+    String badChunk = raw(login + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", false);
+    assertThat(badChunk).startsWith("HTTP/1.1 400").contains("/problems/bad-request");
+
+    String cut = raw(login + "Content-Length: 100\r\n\r\n{\"username\":", true);
+    assertThat(cut).startsWith("HTTP/1.1 400").contains("application/problem+json");
+
+    // refused on the declared length at once, not after waiting for a body it would refuse
+    String tooLong = raw(login + "Content-Length: 999999999\r\n\r\n{\"a\":", false);
+    assertThat(tooLong).startsWith("HTTP/1.1 413").contains("/problems/payload-too-large");
+
+    String version = raw("GET /health/live HTTP/9.9\r\nHost: x\r\n\r\n", false);
+    assertThat(version).startsWith("HTTP/1.1 505").contains("/problems/http-version-not-supported");
+  }
+
+  /** Sends a request over a socket (then closes its sending side, if asked); the whole answer. */
+  private static String raw(String request, boolean halfClose) throws IOException {
+    try (var socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+      socket.setSoTimeout(5_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+      if (halfClose) socket.shutdownOutput();
+      var answer = new java.io.ByteArrayOutputStream();
+      byte[] buffer = new byte[4096];
+      try {
+        for (int n; (n = socket.getInputStream().read(buffer)) > 0; ) answer.write(buffer, 0, n);
+      } catch (java.net.SocketTimeoutException e) {
+        // the answer is read; the server kept the connection open
+      }
+      return answer.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
   void anEventIdOfAnotherDeviceIs409AndStoresNothing() {
     UUID id = UUID.randomUUID();
     assertThat(

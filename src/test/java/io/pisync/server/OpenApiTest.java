@@ -87,6 +87,18 @@ class OpenApiTest {
   }
 
   @Test
+  void listsEveryProblemType() {
+    JsonNode types = document().at("/components/schemas/Problem/properties/type/enum");
+    Set<String> listed = new TreeSet<>();
+    types.forEach(t -> listed.add(t.asText()));
+    Set<String> missing = new TreeSet<>();
+    for (var type : io.pisync.http.ProblemType.values()) {
+      if (!listed.contains(type.uri())) missing.add(type.uri());
+    }
+    assertThat(missing).as("problem types missing from openapi.json").isEmpty();
+  }
+
+  @Test
   void documentsNoRouteTheServerDoesNotHave() {
     Set<String> unserved = new TreeSet<>(documented(document()));
     unserved.removeAll(registered());

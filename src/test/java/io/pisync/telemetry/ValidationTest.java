@@ -233,10 +233,27 @@ class ValidationTest {
     assertProblem(server.api().get("/"), 404, "/not-found");
     assertProblem(
         server.api().send("DELETE", "/api/v1/sync-events", null, null), 405, "/method-not-allowed");
-    assertProblem(
-        server.api().send("PUT", "/api/v1/devices", "{}", "application/json"),
-        405,
-        "/method-not-allowed");
+    var put = server.api().send("PUT", "/api/v1/devices", "{}", "application/json");
+    assertProblem(put, 405, "/method-not-allowed");
+    assertThat(put.header("Allow"))
+        .as("RFC 9110: a 405 lists the methods")
+        .isEqualTo("GET, HEAD, POST");
+    assertThat(server.api().send("DELETE", "/api/v1/devices/some-dev", null, null).header("Allow"))
+        .isEqualTo("GET, HEAD");
+  }
+
+  @Test
+  void aJsonBodyInAnotherCharsetIs415() {
+    var latin1 =
+        server
+            .api()
+            .send(
+                "POST",
+                "/api/v1/sync-events",
+                "{\"device_id\":\"caf\u00e9\"}",
+                "application/json; charset=ISO-8859-1");
+    assertProblem(latin1, 415, "/unsupported-media-type");
+    assertThat(latin1.json().get("detail").asText()).contains("iso-8859-1");
   }
 
   static void assertProblem(Api.Response r, int status, String typeSuffix) {
