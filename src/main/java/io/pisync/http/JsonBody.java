@@ -142,8 +142,20 @@ public final class JsonBody {
     try {
       return ctx.req().getInputStream().readNBytes((int) length);
     } catch (IOException e) {
-      throw new ApiProblem(ProblemType.MALFORMED_JSON, "the request body could not be read");
+      throw unreadable(e);
     }
+  }
+
+  /** A body that stopped arriving (408) or ended before its declared length (400). */
+  private static ApiProblem unreadable(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.util.concurrent.TimeoutException) {
+        return new ApiProblem(
+            ProblemType.REQUEST_TIMEOUT, "the request body stopped arriving before its end");
+      }
+    }
+    return new ApiProblem(
+        ProblemType.BAD_REQUEST, "the request body ended before its Content-Length");
   }
 
   private static String shortMessage(JsonProcessingException e) {
