@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 
@@ -32,6 +36,7 @@ public final class JsonBody {
     if (body.length == 0) {
       throw new ApiProblem(ProblemType.MALFORMED_JSON, "the request body is empty");
     }
+    requireUtf8(body);
     try {
       JsonNode node = mapper.readTree(body);
       if (node == null || node.isMissingNode()) {
@@ -107,6 +112,29 @@ public final class JsonBody {
               + e.getClass().getSimpleName()
               + (e.getMessage() == null ? "" : ": " + e.getMessage())
               + ")");
+    }
+  }
+
+  /**
+   * Jackson decodes some malformed UTF-8 without complaint: overlong forms such as {@code C0 AD}
+   * become {@code -}, so {@code dev\xC0\xAD1} would be stored as {@code dev-1}. JSON is UTF-8 (RFC
+   * 8259); anything else is refused before parsing. Bodies are ASCII up to their first non-ASCII
+   * byte, checked byte by byte; the rest, if any, by the JDK's strict decoder.
+   */
+  private static void requireUtf8(byte[] body) {
+    int first = 0;
+    while (first < body.length && body[first] >= 0) first++;
+    if (first == body.length) return;
+    // newDecoder() reports malformed input (overlong forms, encoded surrogates, stray bytes)
+    ByteBuffer in = ByteBuffer.wrap(body, first, body.length - first);
+    CoderResult result =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .decode(in, CharBuffer.allocate(body.length - first), true);
+    if (result.isError()) {
+      throw new ApiProblem(
+          ProblemType.MALFORMED_JSON,
+          "the request body is not valid UTF-8 (at byte " + in.position() + ")");
     }
   }
 

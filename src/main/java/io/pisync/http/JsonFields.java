@@ -56,8 +56,16 @@ public final class JsonFields {
       errors.add(new FieldError(name, secret ? HIDDEN : value.toString(), "must be a string"));
       return null;
     }
+    if (Unicode.hasUnpairedSurrogate(value.textValue())) {
+      // stored or hashed, it would become '?': a password "pass\ud800" would match "pass\udfff"
+      errors.add(new FieldError(name, secret ? HIDDEN : value.toString(), UNPAIRED));
+      return null;
+    }
     return value.textValue();
   }
+
+  private static final String UNPAIRED =
+      "must be valid Unicode (it has an unpaired surrogate escape)";
 
   /** An optional object of string values (labels); empty when absent. */
   public Map<String, String> stringMap(String name) {
@@ -71,12 +79,16 @@ public final class JsonFields {
     value
         .properties()
         .forEach(e -> {
-          if (e.getValue().isTextual()) {
-            map.put(e.getKey(), e.getValue().textValue());
-          } else {
+          if (Unicode.hasUnpairedSurrogate(e.getKey())) {
+            errors.add(new FieldError(name, e.getKey(), UNPAIRED));
+          } else if (!e.getValue().isTextual()) {
             errors.add(
                 new FieldError(
                     name + "." + e.getKey(), e.getValue().toString(), "must be a string"));
+          } else if (Unicode.hasUnpairedSurrogate(e.getValue().textValue())) {
+            errors.add(new FieldError(name + "." + e.getKey(), e.getValue().toString(), UNPAIRED));
+          } else {
+            map.put(e.getKey(), e.getValue().textValue());
           }
         });
     return map;

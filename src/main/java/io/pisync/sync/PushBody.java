@@ -63,6 +63,7 @@ record PushBody(JsonNode tree, Map<Integer, FieldError> itemErrors) {
       } catch (HttpResponseException e) {
         throw e.getStatus() == 413 ? tooLarge(ctx) : e;
       } catch (ApiProblem e) {
+        if (e.type() == ProblemType.PAYLOAD_TOO_LARGE) throw tooLarge(ctx);
         if (e.type() != ProblemType.MALFORMED_JSON) throw e;
       }
       JsonNode tree = JsonBody.read(ctx, lenient);

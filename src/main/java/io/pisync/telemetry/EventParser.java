@@ -203,21 +203,6 @@ public final class EventParser {
             appVersion));
   }
 
-  /** A lone {@code \ud800} cannot be stored as UTF-8; it would come back as '?'. */
-  static boolean hasUnpairedSurrogate(String text) {
-    for (int i = 0; i < text.length(); i++) {
-      char ch = text.charAt(i);
-      if (Character.isHighSurrogate(ch)
-          && i + 1 < text.length()
-          && Character.isLowSurrogate(text.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(ch)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static Object describe(JsonNode node) {
     if (node == null || node.isMissingNode()) {
       return null;
@@ -464,7 +449,7 @@ public final class EventParser {
         fail(field, value, "must not contain NUL characters");
         return null;
       }
-      if (hasUnpairedSurrogate(value.textValue())) {
+      if (io.pisync.http.Unicode.hasUnpairedSurrogate(value.textValue())) {
         fail(field, value, "must be valid Unicode (it has an unpaired surrogate escape)");
         return null;
       }

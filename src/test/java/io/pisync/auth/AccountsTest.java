@@ -330,6 +330,18 @@ class AccountsTest {
                 Map.of("username", "bad name", "password", "short", "role", "boss"));
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.body()).contains("username", "password", "role").doesNotContain("short\"");
+    var broken =
+        server
+            .api()
+            .post(
+                "/api/v1/accounts",
+                // the escape itself: a Java string with a lone surrogate would be sent as '?'
+                "{\"username\":\"acc-broken\",\"password\":\"secret-value\\ud800x\","
+                    + "\"role\":\"viewer\"}");
+    assertThat(broken.status()).isEqualTo(400);
+    assertThat(broken.json().at("/errors/0/field").asText()).isEqualTo("password");
+    assertThat(broken.json().at("/errors/0/message").asText()).contains("valid Unicode");
+    assertThat(broken.body()).doesNotContain("secret-value");
     var missing = server.api().post("/api/v1/accounts", Map.of("password", 12345678));
     assertThat(missing.json().get("errors"))
         .as("each bad field once")

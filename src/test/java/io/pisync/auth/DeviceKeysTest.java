@@ -205,6 +205,16 @@ class DeviceKeysTest {
         .extracting(e -> e.get("field").asText())
         .containsExactlyInAnyOrder("device_id", "type", "group", "colour");
 
+    var badLabel =
+        server
+            .api()
+            .post(
+                "/api/v1/devices",
+                "{\"device_id\":\"label-dev\",\"type\":\"PiBook\",\"group\":\"g\","
+                    + "\"labels\":{\"room\":\"a\\ud800b\"}}");
+    assertThat(badLabel.status()).isEqualTo(400);
+    assertThat(reason(badLabel, "labels.room")).contains("valid Unicode");
+
     // A report from the same id is refused in the same words.
     var report =
         server

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pisync.support.Api;
 import io.pisync.support.TestServer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -240,6 +241,30 @@ class ValidationTest {
         .isEqualTo("GET, HEAD, POST");
     assertThat(server.api().send("DELETE", "/api/v1/devices/some-dev", null, null).header("Allow"))
         .isEqualTo("GET, HEAD");
+  }
+
+  @Test
+  void malformedUtf8IsRefusedNotDecodedIntoAnotherId() {
+    var body = new java.io.ByteArrayOutputStream();
+    body.writeBytes("{\"device_id\":\"utf-dev".getBytes(StandardCharsets.UTF_8));
+    body.writeBytes(new byte[] {(byte) 0xC0, (byte) 0xAD}); // an overlong '-'
+    body.writeBytes(
+        ("1\",\"timestamp\":\""
+                + RECENT
+                + "\",\"total_files_synced\":1,\"total_errors\":0,"
+                + "\"internet_speed\":1}")
+            .getBytes(StandardCharsets.UTF_8));
+    var r =
+        server
+            .api()
+            .send(
+                java.net.http.HttpRequest.newBuilder(server.api().uri("/api/v1/sync-events"))
+                    .header("Content-Type", "application/json")
+                    .POST(
+                        java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    assertProblem(r, 400, "/malformed-json");
+    assertThat(r.json().get("detail").asText()).contains("not valid UTF-8");
+    assertThat(server.api().get("/api/v1/devices/utf-dev-1").status()).isEqualTo(404);
   }
 
   @Test
