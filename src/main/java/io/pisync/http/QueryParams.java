@@ -20,27 +20,79 @@ public final class QueryParams {
 
   public QueryParams(Context ctx) {
     this.ctx = ctx;
+    checkEscapes(ctx.queryString());
   }
 
-  public int integer(String name, int defaultValue, int min, int max) {
-    String raw = ctx.queryParam(name);
-    if (raw == null || raw.isBlank()) {
-      return defaultValue;
-    }
-    try {
-      int value = Integer.parseInt(raw.strip());
-      if (value < min || value > max) {
-        errors.add(new FieldError(name, raw, "must be between " + min + " and " + max));
+  /**
+   * The HTTP layer drops a parameter whose percent-escapes do not decode ({@code cursor=%zz}), so a
+   * bad cursor would silently become an initial sync: such parameters are named here instead.
+   */
+  private void checkEscapes(String query) {
+    if (query == null || query.indexOf('%') < 0) return;
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      String name = eq < 0 ? pair : pair.substring(0, eq);
+      try {
+        java.net.URLDecoder.decode(pair, java.nio.charset.StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        errors.add(
+            new FieldError(
+                decodable(name) ? decode(name) : "(query)",
+                pair,
+                "has a broken percent-escape (% must be followed by two hex digits)"));
       }
-      return value;
-    } catch (NumberFormatException e) {
-      errors.add(new FieldError(name, raw, "must be a whole number"));
+    }
+  }
+
+  private static boolean decodable(String text) {
+    try {
+      decode(text);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private static String decode(String text) {
+    return java.net.URLDecoder.decode(text, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The parameter's one value, null when absent; given more than once, it is an error. */
+  private String single(String name) {
+    List<String> values = ctx.queryParams(name);
+    if (values.size() > 1) {
+      errors.add(
+          new FieldError(
+              name,
+              String.join(", ", values),
+              "is given " + values.size() + " times; give it once"));
+    }
+    return values.isEmpty() ? null : values.getFirst();
+  }
+
+  private static final java.util.regex.Pattern WHOLE_NUMBER =
+      java.util.regex.Pattern.compile("-?[0-9]{1,18}");
+
+  public int integer(String name, int defaultValue, int min, int max) {
+    String raw = single(name);
+    if (raw == null || raw.isEmpty()) {
       return defaultValue;
     }
+    // ASCII digits only: Integer.parseInt would also take '+5' and other scripts' digits
+    if (!WHOLE_NUMBER.matcher(raw).matches()) {
+      errors.add(new FieldError(name, raw, "must be a whole number (digits 0-9)"));
+      return defaultValue;
+    }
+    long value = Long.parseLong(raw);
+    if (value < min || value > max) {
+      errors.add(new FieldError(name, raw, "must be between " + min + " and " + max));
+      return defaultValue;
+    }
+    return (int) value;
   }
 
   public boolean bool(String name) {
-    String raw = ctx.queryParam(name);
+    String raw = single(name);
     if (raw == null || raw.isBlank()) {
       return false;
     }
@@ -55,7 +107,7 @@ public final class QueryParams {
   }
 
   public Optional<Instant> instant(String name) {
-    String raw = ctx.queryParam(name);
+    String raw = single(name);
     if (raw == null || raw.isBlank()) {
       return Optional.empty();
     }
@@ -75,7 +127,7 @@ public final class QueryParams {
   }
 
   public Optional<String> oneOf(String name, Set<String> allowed) {
-    String raw = ctx.queryParam(name);
+    String raw = single(name);
     if (raw == null || raw.isBlank()) {
       return Optional.empty();
     }
@@ -92,7 +144,7 @@ public final class QueryParams {
   }
 
   public Optional<String> text(String name, int maxLength) {
-    String raw = ctx.queryParam(name);
+    String raw = single(name);
     if (raw == null || raw.isEmpty()) {
       return Optional.empty();
     }
