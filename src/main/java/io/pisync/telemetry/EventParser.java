@@ -86,7 +86,9 @@ public final class EventParser {
           .parseLenient()
           .appendOffset("+HH", "Z")
           .parseStrict()
-          .toFormatter();
+          .toFormatter()
+          // SMART would make 2025-02-30 the 28th and 24:00 the next day
+          .withResolverStyle(java.time.format.ResolverStyle.STRICT);
 
   /**
    * The common shape of ISO_OFFSET_DATE_TIME, {@code 2025-06-01T10:30:00[.f{1,9}](Z|+05:30)}, read

@@ -171,6 +171,17 @@ class CompatIngestTest {
 
   @ParameterizedTest
   @ValueSource(strings = {A_POST, B_POST})
+  void anImpossibleDateIsA400NotMovedToAnotherDay(String path) {
+    for (String impossible :
+        List.of("2025-02-30 10:30:00+05:30", "2025-04-31T10:30:00Z", "2025-06-01 24:00:00Z")) {
+      Map<String, Object> event = event("pibook-date", Instant.now().minus(1, ChronoUnit.HOURS));
+      event.put("timestamp", impossible);
+      assertInvalid(devices.post(path, event), "timestamp");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {A_POST, B_POST})
   void malformedJsonIsA400ProblemNeverHtml(String path) {
     var r = devices.post(path, "{\"device_id\": ");
 
