@@ -14,6 +14,7 @@ import org.jdbi.v3.core.Jdbi;
 /** Admin accounts: Argon2id password hashes, roles, and lockout after repeated failed sign-ins. */
 public final class Accounts {
   public static final Pattern USERNAME = Pattern.compile("[A-Za-z0-9._@-]{1,64}");
+  public static final String USERNAME_RULE = "must be 1-64 of A-Z a-z 0-9 . _ @ -";
   public static final int MIN_PASSWORD = 12;
   public static final int MAX_PASSWORD = 1024;
 
@@ -53,7 +54,7 @@ public final class Accounts {
   public static List<FieldError> problems(String username, String password) {
     var errors = new ArrayList<FieldError>();
     if (username == null || !USERNAME.matcher(username).matches()) {
-      errors.add(new FieldError("username", username, "must be 1-64 of A-Z a-z 0-9 . _ @ -"));
+      errors.add(new FieldError("username", username, USERNAME_RULE));
     }
     errors.addAll(passwordProblems(password));
     return errors;

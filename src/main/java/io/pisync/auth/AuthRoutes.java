@@ -187,10 +187,12 @@ public final class AuthRoutes {
     ctx.status(204);
   }
 
-  /** The account named in the path; names no account could have are simply not found. */
+  /** The account named in the path; a name no account could have is a 400 naming it. */
   private static String username(Context ctx) {
     String username = ctx.pathParam("username");
-    if (!Accounts.USERNAME.matcher(username).matches()) throw noSuchAccount("(invalid name)");
+    if (!Accounts.USERNAME.matcher(username).matches()) {
+      throw ApiProblem.invalid("username", username, Accounts.USERNAME_RULE);
+    }
     return username;
   }
 

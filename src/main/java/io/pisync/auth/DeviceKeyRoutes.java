@@ -99,7 +99,7 @@ public final class DeviceKeyRoutes {
     int limit = params.integer("limit", 100, 1, 1000);
     Optional<String> cursor = params.text("cursor", 200);
     params.check();
-    String after = cursor.map(c -> Cursor.decode(c, 1).getFirst()).orElse(null);
+    String after = cursor.map(c -> Cursor.decodeOne(c, SyncEvent::isDeviceId)).orElse(null);
     List<RegistrationView> rows =
         keys.list(after, limit + 1).stream().map(d -> new RegistrationView(d, null)).toList();
     ctx.json(Page.of(rows, limit, r -> Cursor.encode(r.device().deviceId())));
@@ -127,11 +127,11 @@ public final class DeviceKeyRoutes {
     ctx.status(204);
   }
 
-  /** The device named in the path; ids no device could have are simply not registered. */
+  /** The device named in the path; an id no device could have is a 400 naming it. */
   private static String deviceId(Context ctx) {
     String deviceId = ctx.pathParam("device_id");
     if (!SyncEvent.isDeviceId(deviceId)) {
-      throw notRegistered("(invalid id)");
+      throw ApiProblem.invalid("device_id", deviceId, SyncEvent.DEVICE_ID_RULE);
     }
     return deviceId;
   }

@@ -42,8 +42,10 @@ public final class DeviceRoutes {
 
   private void device(Context ctx) throws SQLException {
     String id = ctx.pathParam("device_id");
-    Optional<DeviceSummary> device = SyncEvent.isDeviceId(id) ? store.find(id) : Optional.empty();
-    ctx.json(device.orElseThrow(() -> notFound(id)));
+    if (!SyncEvent.isDeviceId(id)) {
+      throw ApiProblem.invalid("device_id", id, SyncEvent.DEVICE_ID_RULE);
+    }
+    ctx.json(store.find(id).orElseThrow(() -> notFound(id)));
   }
 
   static ApiProblem notFound(String id) {
@@ -58,7 +60,7 @@ public final class DeviceRoutes {
     int limit = params.integer("limit", 50, 1, 500);
     Optional<String> cursor = params.text("cursor", 200);
     params.check();
-    Optional<String> after = cursor.map(c -> Cursor.decode(c, 1).getFirst());
+    Optional<String> after = cursor.map(c -> Cursor.decodeOne(c, SyncEvent::isDeviceId));
     List<DeviceSummary> rows = store.list(filter, limit + 1, after);
     ctx.json(Page.of(rows, limit, d -> Cursor.encode(d.deviceId())));
   }

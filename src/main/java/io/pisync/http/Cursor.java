@@ -34,6 +34,13 @@ public final class Cursor {
     }
   }
 
+  /** Decodes a one-part cursor whose part must pass {@code valid}, or throws a 400 problem. */
+  public static String decodeOne(String cursor, java.util.function.Predicate<String> valid) {
+    String part = decode(cursor, 1).getFirst();
+    if (!valid.test(part)) throw badCursor(cursor);
+    return part;
+  }
+
   static boolean hasControlChars(String text) {
     return text.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f);
   }

@@ -185,7 +185,10 @@ public final class TelemetryRoutes {
     Optional<String> cursor = params.text("cursor", 200);
     params.check();
     Optional<EventStore.HistoryKey> after = cursor.map(TelemetryRoutes::decodeHistoryCursor);
-    if (!SyncEvent.isDeviceId(deviceId) || !devices.exists(deviceId)) {
+    if (!SyncEvent.isDeviceId(deviceId)) {
+      throw ApiProblem.invalid("device_id", deviceId, SyncEvent.DEVICE_ID_RULE);
+    }
+    if (!devices.exists(deviceId)) {
       throw new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + deviceId + "'");
     }
     List<StoredEvent> rows = store.history(deviceId, limit + 1, after);

@@ -342,6 +342,10 @@ class AccountsTest {
     assertThat(broken.json().at("/errors/0/field").asText()).isEqualTo("password");
     assertThat(broken.json().at("/errors/0/message").asText()).contains("valid Unicode");
     assertThat(broken.body()).doesNotContain("secret-value");
+    var badName = server.api().delete("/api/v1/accounts/a%20b");
+    assertThat(badName.status()).isEqualTo(400);
+    assertThat(badName.json().at("/errors/0/field").asText()).isEqualTo("username");
+    assertThat(badName.json().at("/errors/0/value").asText()).isEqualTo("a b");
     var missing = server.api().post("/api/v1/accounts", Map.of("password", 12345678));
     assertThat(missing.json().get("errors"))
         .as("each bad field once")

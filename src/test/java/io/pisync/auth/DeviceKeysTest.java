@@ -215,6 +215,11 @@ class DeviceKeysTest {
     assertThat(badLabel.status()).isEqualTo(400);
     assertThat(reason(badLabel, "labels.room")).contains("valid Unicode");
 
+    var badPath = server.api().post("/api/v1/devices/a%20b/keys/revoke", "{}");
+    assertThat(badPath.status()).isEqualTo(400);
+    assertThat(reason(badPath, "device_id")).isEqualTo(reason(r, "device_id"));
+    assertThat(server.api().get("/api/v1/devices/a%20b/registration").status()).isEqualTo(400);
+
     // A report from the same id is refused in the same words.
     var report =
         server

@@ -84,11 +84,26 @@ class HistoryTest {
   }
 
   @Test
-  void unknownDeviceIs404() {
+  void unknownDeviceIs404AndAnIdNoDeviceCanHaveIs400() {
     var r = server.api().get("/api/v1/devices/nobody/sync-events");
     assertThat(r.status()).isEqualTo(404);
     assertThat(r.json().get("type").asText()).endsWith("/device-not-found");
-    assertThat(server.api().get("/api/v1/devices/bad%20id/sync-events").status()).isEqualTo(404);
+    for (String path :
+        List.of("/api/v1/devices/bad%20id/sync-events", "/api/v1/devices/bad%20id")) {
+      var invalid = server.api().get(path);
+      assertThat(invalid.status()).as(path).isEqualTo(400);
+      assertThat(invalid.json().at("/errors/0/field").asText()).isEqualTo("device_id");
+      assertThat(invalid.json().at("/errors/0/value").asText()).isEqualTo("bad id");
+    }
+  }
+
+  @Test
+  void aDeviceListCursorNamingNoPossibleDeviceIs400() {
+    for (String cursor : List.of("abc", "NaN", "____")) {
+      var r = server.api().get("/api/v1/devices?cursor=" + cursor);
+      assertThat(r.status()).as(cursor).isEqualTo(400);
+      assertThat(r.json().get("type").asText()).endsWith("/bad-cursor");
+    }
   }
 
   @Test
