@@ -78,6 +78,7 @@ public final class Guard {
   }
 
   private Principal authenticate(Context ctx) {
+    requireOneCredential(ctx);
     Optional<String> apiKey = Optional.ofNullable(ctx.header("X-API-Key"));
     Optional<String> bearer = bearer(ctx);
     if (apiKey.isEmpty() && bearer.isEmpty()) {
@@ -100,6 +101,27 @@ public final class Guard {
     }
     return principal.orElseThrow(
         () -> unauthenticated(ctx, "the credentials are wrong, expired or revoked"));
+  }
+
+  /**
+   * Two credentials would leave it to the server which one acts (a device's key in one header and
+   * another's in the other): refused, never picked.
+   */
+  private static void requireOneCredential(Context ctx) {
+    int authorization = count(ctx, "Authorization");
+    int apiKey = count(ctx, "X-API-Key");
+    if (authorization + apiKey > 1) {
+      String field = apiKey > 1 ? "X-API-Key" : "Authorization";
+      throw ApiProblem.invalid(
+          field,
+          "(not shown)",
+          "send one credential: one Authorization header or one X-API-Key header, not "
+              + (authorization > 0 && apiKey > 0 ? "both" : "several"));
+    }
+  }
+
+  private static int count(Context ctx, String header) {
+    return java.util.Collections.list(ctx.req().getHeaders(header)).size();
   }
 
   /** Failed authentications count against the client address, to slow down guessing. */

@@ -20,9 +20,17 @@ public record FieldError(String field, Object value, String message) {
     return new FieldError(field, shorten(value), "unknown field");
   }
 
-  /** A JSON value as quoted back in a problem: its JSON text, cut after 100 characters. */
-  public static String shorten(JsonNode value) {
-    return shorten(String.valueOf(value));
+  /**
+   * A JSON value as quoted back in a problem: a string, number, boolean or null as itself (so
+   * {@code "abc"} is not quoted twice), an array or object as its JSON text; text cut after 100
+   * characters.
+   */
+  public static Object shorten(JsonNode value) {
+    if (value == null || value.isMissingNode() || value.isNull()) return null;
+    if (value.isTextual()) return shorten(value.textValue());
+    if (value.isNumber()) return value.numberValue();
+    if (value.isBoolean()) return value.booleanValue();
+    return shorten(value.toString());
   }
 
   /** A value as quoted back in a problem: cut after 100 characters. */

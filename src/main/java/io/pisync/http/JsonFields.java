@@ -53,12 +53,13 @@ public final class JsonFields {
       return null;
     }
     if (!value.isTextual()) {
-      errors.add(new FieldError(name, secret ? HIDDEN : value.toString(), "must be a string"));
+      errors.add(
+          new FieldError(name, secret ? HIDDEN : FieldError.shorten(value), "must be a string"));
       return null;
     }
     if (Unicode.hasUnpairedSurrogate(value.textValue())) {
       // stored or hashed, it would become '?': a password "pass\ud800" would match "pass\udfff"
-      errors.add(new FieldError(name, secret ? HIDDEN : value.toString(), UNPAIRED));
+      errors.add(new FieldError(name, secret ? HIDDEN : FieldError.shorten(value), UNPAIRED));
       return null;
     }
     return value.textValue();
@@ -73,7 +74,7 @@ public final class JsonFields {
     var map = new LinkedHashMap<String, String>();
     if (value.isMissingNode() || value.isNull()) return map;
     if (!value.isObject()) {
-      errors.add(new FieldError(name, value.toString(), "must be an object of strings"));
+      errors.add(new FieldError(name, FieldError.shorten(value), "must be an object of strings"));
       return map;
     }
     value
@@ -84,9 +85,11 @@ public final class JsonFields {
           } else if (!e.getValue().isTextual()) {
             errors.add(
                 new FieldError(
-                    name + "." + e.getKey(), e.getValue().toString(), "must be a string"));
+                    name + "." + e.getKey(), FieldError.shorten(e.getValue()), "must be a string"));
           } else if (Unicode.hasUnpairedSurrogate(e.getValue().textValue())) {
-            errors.add(new FieldError(name + "." + e.getKey(), e.getValue().toString(), UNPAIRED));
+            errors.add(
+                new FieldError(
+                    name + "." + e.getKey(), FieldError.shorten(e.getValue()), UNPAIRED));
           } else {
             map.put(e.getKey(), e.getValue().textValue());
           }

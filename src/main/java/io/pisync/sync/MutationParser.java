@@ -62,7 +62,7 @@ public final class MutationParser {
       return new Parsed.Invalid(
           Optional.empty(),
           Optional.empty(),
-          List.of(new FieldError("", FieldError.shorten(item), "must be an object")));
+          List.of(new FieldError("(mutation)", FieldError.shorten(item), "must be an object")));
     }
     List<FieldError> errors = new ArrayList<>();
     if (structural != null) errors.add(structural);
@@ -94,7 +94,7 @@ public final class MutationParser {
       return null;
     }
     if (!node.isTextual()) {
-      errors.add(new FieldError(field, node.toString(), "must be a string"));
+      errors.add(new FieldError(field, FieldError.shorten(node), "must be a string"));
       return null;
     }
     return node.textValue();
@@ -137,7 +137,9 @@ public final class MutationParser {
     if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < 0) {
       errors.add(
           new FieldError(
-              "base_version", node.toString(), "must be a whole number >= 0 (0: never seen)"));
+              "base_version",
+              FieldError.shorten(node),
+              "must be a whole number >= 0 (0: never seen)"));
       return 0;
     }
     return node.longValue();
@@ -230,7 +232,7 @@ public final class MutationParser {
     if (node == null || node.isNull()) return Optional.empty();
     String rule = "must be an ISO-8601 time with offset, e.g. 2025-06-01T10:30:00Z";
     if (!node.isTextual()) {
-      errors.add(new FieldError("modified_at", node.toString(), rule));
+      errors.add(new FieldError("modified_at", FieldError.shorten(node), rule));
       return Optional.empty();
     }
     try {

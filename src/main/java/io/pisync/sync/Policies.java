@@ -179,7 +179,7 @@ final class Policies {
     if (e.m.op() == Op.UPSERT) {
       JsonNode submitted = e.m.data().get("submitted");
       if (submitted != null && !submitted.isBoolean()) {
-        return invalid("data.submitted", submitted.toString(), "must be true or false");
+        return invalid("data.submitted", FieldError.shorten(submitted), "must be true or false");
       }
     }
     String data = e.m.op() == Op.UPSERT ? json(e.m.data()) : null;
@@ -297,15 +297,17 @@ final class Policies {
     List<FieldError> errors = new ArrayList<>();
     JsonNode position = data.get("position");
     if (position != null && (!position.isNumber() || position.decimalValue().signum() < 0)) {
-      errors.add(new FieldError("data.position", position.toString(), "must be a number >= 0"));
+      errors.add(
+          new FieldError("data.position", FieldError.shorten(position), "must be a number >= 0"));
     }
     JsonNode score = data.get("score");
     if (score != null && !score.isNumber()) {
-      errors.add(new FieldError("data.score", score.toString(), "must be a number"));
+      errors.add(new FieldError("data.score", FieldError.shorten(score), "must be a number"));
     }
     JsonNode completed = data.get("completed");
     if (completed != null && !completed.isBoolean()) {
-      errors.add(new FieldError("data.completed", completed.toString(), "must be true or false"));
+      errors.add(
+          new FieldError("data.completed", FieldError.shorten(completed), "must be true or false"));
     }
     return errors;
   }

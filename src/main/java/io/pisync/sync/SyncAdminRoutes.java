@@ -98,8 +98,10 @@ final class SyncAdminRoutes {
       errors.add(
           new FieldError(
               "policy",
-              policyNode == null ? null : policyNode.toString(),
-              "is required: one of " + Policy.choices()));
+              FieldError.shorten(policyNode),
+              (policyNode == null || policyNode.isNull() ? "is required: " : "must be ")
+                  + "one of "
+                  + Policy.choices()));
     }
     if (!errors.isEmpty()) throw ApiProblem.invalid(errors);
     CollectionStore.Declared declared = collections.declare(name, policy.get(), now());

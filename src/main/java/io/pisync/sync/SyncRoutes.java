@@ -213,7 +213,8 @@ final class SyncRoutes {
         || !node.canConvertToInt()
         || node.intValue() < 1
         || node.intValue() > MAX_PULL_LIMIT) {
-      throw ApiProblem.invalid("limit", node.toString(), "must be between 1 and " + MAX_PULL_LIMIT);
+      throw ApiProblem.invalid(
+          "limit", FieldError.shorten(node), "must be between 1 and " + MAX_PULL_LIMIT);
     }
     return node.intValue();
   }

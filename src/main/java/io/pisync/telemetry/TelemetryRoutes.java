@@ -165,7 +165,7 @@ public final class TelemetryRoutes {
       errors.add(
           new FieldError(
               "events",
-              events == null ? null : events.toString(),
+              events == null ? null : FieldError.shorten(events),
               "is required: an array of 1 to " + maxBatchEvents + " events"));
     } else if (events.isEmpty() || events.size() > maxBatchEvents) {
       errors.add(

@@ -83,6 +83,28 @@ class DeviceKeysTest {
                     .GET());
     assertThat(r.status()).isIn(200, 404);
     assertThat(r.status()).isNotIn(401, 403);
+
+    // two credentials are refused, never one picked: here another device's key in the header
+    String other = server.deviceKey("keys-other");
+    var both =
+        server
+            .anonymous()
+            .send(
+                HttpRequest.newBuilder(server.anonymous().uri("/api/v1/devices/keys-header"))
+                    .header("Authorization", "Bearer " + other)
+                    .header("X-API-Key", key)
+                    .GET());
+    assertThat(both.status()).isEqualTo(400);
+    assertThat(both.body()).contains("one credential").doesNotContain(key).doesNotContain(other);
+    var twice =
+        server
+            .anonymous()
+            .send(
+                HttpRequest.newBuilder(server.anonymous().uri("/api/v1/devices/keys-header"))
+                    .header("Authorization", "Bearer " + key)
+                    .header("Authorization", "Bearer garbage")
+                    .GET());
+    assertThat(twice.status()).isEqualTo(400);
   }
 
   @Test

@@ -309,13 +309,25 @@ class PushTest {
                     "red"));
     assertThat(body.status()).isEqualTo(400);
     assertThat(body.json().get("errors").get(0).get("field").asText()).isEqualTo("colour");
-    assertThat(body.json().get("errors").get(0).get("value").asText()).isEqualTo("\"red\"");
+    assertThat(body.json().get("errors").get(0).get("value").asText()).isEqualTo("red");
 
     JsonNode item =
         device.pushOne(with(upsert("notes", "learner:h", "n", 0, Map.of("t", 1)), "priority", 7));
     assertThat(item.get("status").asText()).isEqualTo("rejected");
     assertThat(item.get("errors").get(0).get("field").asText()).isEqualTo("priority");
     assertThat(item.get("errors").get(0).get("value").asText()).isEqualTo("7");
+    JsonNode badVersion =
+        device.pushOne(
+            with(upsert("notes", "learner:h", "n2", 0, Map.of("t", 1)), "base_version", "abc"));
+    assertThat(badVersion.at("/errors/0/field").asText()).isEqualTo("base_version");
+    assertThat(badVersion.at("/errors/0/value").isTextual()).isTrue();
+    assertThat(badVersion.at("/errors/0/value").asText())
+        .as("the value as sent, not its JSON text")
+        .isEqualTo("abc");
+    JsonNode notAnObject =
+        device.api().post("/api/v1/sync/push", "{\"mutations\":[5]}").json().at("/results/0");
+    assertThat(notAnObject.at("/errors/0/field").asText()).isEqualTo("(mutation)");
+    assertThat(notAnObject.at("/errors/0/value").asInt()).isEqualTo(5);
 
     Api.Response declare =
         server
@@ -326,6 +338,12 @@ class PushTest {
     assertThat(declare.status()).isEqualTo(400);
     assertThat(declare.json().get("errors").get(0).get("field").asText()).isEqualTo("retention");
     assertThat(declare.json().get("errors").get(0).get("value").asText()).isEqualTo("{\"days\":3}");
+    Api.Response shouting =
+        server.api().put("/api/v1/sync/collections/colours", Map.of("policy", "MERGE"));
+    assertThat(shouting.json().at("/errors/0/value").asText()).isEqualTo("MERGE");
+    assertThat(shouting.json().at("/errors/0/message").asText())
+        .as("a value was sent: not 'is required'")
+        .startsWith("must be one of");
   }
 
   static List<String> statuses(JsonNode results) {
