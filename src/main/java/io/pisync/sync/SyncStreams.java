@@ -43,6 +43,19 @@ public final class SyncStreams implements AutoCloseable {
   /** Devices' scopes are read this many at a time (one query each). */
   private static final int DEVICES_PER_READ = 5_000;
 
+  /**
+   * A poke for every stream (the listener reconnected, or a change too wide to name its scopes) is
+   * spread over 0.5 ms per stream, at most 5 s: 10,000 devices pulling in the same instant would
+   * queue for the database together.
+   */
+  private static final long SPREAD_MICROS_PER_STREAM = 500;
+
+  private static final long MAX_SPREAD_MICROS = 5_000_000;
+
+  private final java.util.concurrent.ScheduledExecutorService spreader =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          Thread.ofPlatform().name("pisync-poke-spread").daemon().factory());
+
   private final NoticeListener listener;
   private final ObjectMapper mapper;
   private final GrantStore grants;
@@ -245,8 +258,12 @@ public final class SyncStreams implements AutoCloseable {
     if (!notice.devices().isEmpty()) {
       reloadScopes(notice.devices());
     }
+    if (notice.all()) {
+      pokeAll(notice.head());
+      return;
+    }
     for (Stream s : streams) {
-      if (notice.all() || sees(s, notice)) s.poke(notice.head());
+      if (sees(s, notice)) s.poke(notice.head());
     }
   }
 
@@ -265,13 +282,19 @@ public final class SyncStreams implements AutoCloseable {
   }
 
   private void pokeAll(long head) {
-    streams.forEach(s -> s.poke(head));
+    List<Stream> all = List.copyOf(streams);
+    long spread = Math.min(MAX_SPREAD_MICROS, all.size() * SPREAD_MICROS_PER_STREAM);
+    for (Stream s : all) {
+      long delay = spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(spread);
+      spreader.schedule(() -> s.poke(head), delay, TimeUnit.MICROSECONDS);
+    }
   }
 
   /** Ends every stream (their requests complete) and stops listening. */
   @Override
   public void close() {
     closed = true;
+    spreader.shutdownNow();
     streams.forEach(s -> s.signal.offer(Boolean.TRUE));
     listener.close();
   }

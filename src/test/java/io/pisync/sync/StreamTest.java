@@ -84,6 +84,25 @@ class StreamTest {
   }
 
   @Test
+  void aChangeTooWideToNameItsScopesPokesEveryStream() {
+    var outsider = device("stream-far", "class:far");
+    var writer = new SyncDevice(server, "stream-wide");
+    var mutations = new java.util.ArrayList<Map<String, Object>>();
+    for (int i = 0; i < 90; i++) {
+      // 90 scopes of 100 characters: more than a NOTIFY payload can name
+      String scope = "class:" + "w".repeat(90) + String.format("%04d", i);
+      Grants.grant(server, "stream-wide", scope);
+      mutations.add(upsert("notes", scope, "n", 0, Map.of("t", i)));
+    }
+    try (EventStream stream = outsider.api().stream("/api/v1/sync/stream")) {
+      assertThat(stream.next("poke", WAIT)).as("the poke on connect").isNotNull();
+      writer.push(mutations);
+      assertThat(stream.next("poke", WAIT)).as("poked, spread over a few ms").isNotNull();
+    }
+    assertThat(outsider.pullAll()).as("nothing of its own changed").isEmpty();
+  }
+
+  @Test
   void idleStreamsGetHeartbeats() {
     var device = device("stream-idle", "class:idle");
     try (EventStream stream = device.api().stream("/api/v1/sync/stream")) {
