@@ -83,10 +83,13 @@ final class Problems {
   ApiProblem fromSql(SQLException e, Context ctx) {
     if (isUnavailable(e)) {
       log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.toString());
+      // spread, so clients refused together do not all come back in the same second
+      int retry =
+          DATABASE_RETRY_SECONDS + java.util.concurrent.ThreadLocalRandom.current().nextInt(3);
       return ApiProblem.retryLater(
           ProblemType.DATABASE_UNAVAILABLE,
-          "the database did not answer; retry in " + DATABASE_RETRY_SECONDS + " s",
-          DATABASE_RETRY_SECONDS);
+          "the database did not answer; retry in " + retry + " s",
+          retry);
     }
     log.error("database error on {} {}", ctx.method(), ctx.path(), e);
     return new ApiProblem(
