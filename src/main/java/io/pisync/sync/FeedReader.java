@@ -297,6 +297,35 @@ final class FeedReader {
         last_pull_complete = excluded.last_pull_complete, pulls = s.pulls + 1
       """;
 
+  private static final String RECORD_FAILED_PULL =
+      """
+      INSERT INTO sync_device_state AS s (device_id, failed_pulls, last_pull_error_at,
+          last_pull_error_type, last_pull_error)
+      VALUES (?, 1, ?, ?, ?)
+      ON CONFLICT (device_id) DO UPDATE SET
+        failed_pulls = s.failed_pulls + 1, last_pull_error_at = excluded.last_pull_error_at,
+        last_pull_error_type = excluded.last_pull_error_type,
+        last_pull_error = excluded.last_pull_error
+      """;
+
+  /** Notes a pull the server refused (its cursor), as {@link #recordPull} notes one it answered. */
+  void recordFailedPull(String device, ApiProblem problem, Instant at) throws SQLException {
+    Transactions.run(
+        dataSource,
+        c -> {
+          try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL synchronous_commit = off");
+          }
+          try (PreparedStatement ps = c.prepareStatement(RECORD_FAILED_PULL)) {
+            ps.setString(1, device);
+            ps.setObject(2, at.atOffset(ZoneOffset.UTC));
+            ps.setString(3, problem.type().uri());
+            ps.setString(4, io.pisync.http.FieldError.shorten(problem.detail()));
+            return ps.executeUpdate();
+          }
+        });
+  }
+
   /**
    * Notes the pull in the device's sync state. Information for operators, not data: committed
    * without waiting for the disk, so a pull costs no fsync.

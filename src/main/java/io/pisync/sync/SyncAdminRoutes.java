@@ -155,6 +155,7 @@ final class SyncAdminRoutes {
       List<ScopeView> scopes,
       long feedHead,
       SyncStateStore.LastPull lastPull,
+      SyncStateStore.PullError lastPullError,
       SyncStateStore.LastPush lastPush,
       SyncStateStore.Totals totals,
       Instant lastConflictAt,
@@ -171,10 +172,7 @@ final class SyncAdminRoutes {
     }
     Optional<SyncStateStore.State> state = states.state(device);
     if (state.isEmpty() && !grants.registered(device)) throw noDevice(device);
-    var s =
-        state.orElse(
-            new SyncStateStore.State(
-                null, null, new SyncStateStore.Totals(0, 0, 0, 0, 0, 0), null, null));
+    var s = state.orElse(SyncStateStore.NEVER_SYNCED);
     ctx.json(
         new DeviceState(
             device,
@@ -183,6 +181,7 @@ final class SyncAdminRoutes {
                 .toList(),
             feed.head(),
             s.lastPull(),
+            s.lastPullError(),
             s.lastPush(),
             s.totals(),
             s.lastConflictAt(),

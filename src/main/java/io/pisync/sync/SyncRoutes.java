@@ -109,14 +109,40 @@ final class SyncRoutes {
     int limit = params.integer("limit", DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT);
     Optional<String> cursor = params.text("cursor", 500);
     params.check();
-    ctx.json(pullPage(device, cursor.map(SyncCursor::decode), limit));
+    Optional<SyncCursor> from = noted(device, () -> cursor.map(SyncCursor::decode));
+    ctx.json(pullPage(device, from, limit));
   }
 
   private PullResponse pullPage(String device, Optional<SyncCursor> cursor, int limit)
       throws SQLException {
-    FeedReader.Page page = feed.pull(device, cursor, limit);
+    FeedReader.Page page = noted(device, () -> feed.pull(device, cursor, limit));
     recordPull(device, page);
     return PullResponse.of(page);
+  }
+
+  private interface PullStep<T> {
+    T run() throws SQLException;
+  }
+
+  /**
+   * Runs a step of a pull; a cursor the server refuses (not its own, or older than its deletions)
+   * is noted in the device's sync state before the problem goes back, so a device stuck on it shows
+   * up for operators.
+   */
+  private <T> T noted(String device, PullStep<T> step) throws SQLException {
+    try {
+      return step.run();
+    } catch (ApiProblem problem) {
+      if (problem.type() == ProblemType.BAD_CURSOR
+          || problem.type() == ProblemType.RESYNC_REQUIRED) {
+        try {
+          feed.recordFailedPull(device, problem, now());
+        } catch (SQLException | RuntimeException e) {
+          log.warn("refused pull by {} not noted in its sync state: {}", device, e.toString());
+        }
+      }
+      throw problem;
+    }
   }
 
   /**
@@ -141,7 +167,8 @@ final class SyncRoutes {
     PushBody body = bodies.read(ctx);
     checkFields(body.tree(), Set.of("mutations", "cursor", "limit"));
     List<Parsed> items = body.tree().has("mutations") ? mutations(body, false) : List.of();
-    Optional<SyncCursor> cursor = textField(body.tree(), "cursor").map(SyncCursor::decode);
+    Optional<SyncCursor> cursor =
+        noted(device, () -> textField(body.tree(), "cursor").map(SyncCursor::decode));
     int limit = limit(body.tree());
     if (cursor.isEmpty()) cursor = Optional.of(SyncCursor.initial(feed.head()));
     PushResponse pushed =

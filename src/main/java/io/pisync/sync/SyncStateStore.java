@@ -26,7 +26,16 @@ final class SyncStateStore {
   record LastPush(Instant at, int mutations) {}
 
   record Totals(
-      long pulls, long pushes, long applied, long duplicates, long conflicts, long rejected) {}
+      long pulls,
+      long failedPulls,
+      long pushes,
+      long applied,
+      long duplicates,
+      long conflicts,
+      long rejected) {}
+
+  /** The newest pull the server refused: when, its problem type and detail. */
+  record PullError(Instant at, String type, String detail) {}
 
   @JsonInclude(JsonInclude.Include.ALWAYS)
   record Rejection(String mutationId, Instant receivedAt, String reason, String detail) {}
@@ -35,10 +44,14 @@ final class SyncStateStore {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   record State(
       LastPull lastPull,
+      PullError lastPullError,
       LastPush lastPush,
       Totals totals,
       Instant lastConflictAt,
       Instant lastRejectionAt) {}
+
+  static final State NEVER_SYNCED =
+      new State(null, null, null, new Totals(0, 0, 0, 0, 0, 0, 0), null, null);
 
   SyncStateStore(DataSource dataSource, ObjectMapper mapper) {
     this.dataSource = dataSource;
@@ -49,7 +62,8 @@ final class SyncStateStore {
       """
       SELECT last_pull_at, last_pull_cursor, last_pull_position, last_pull_changes,
              last_pull_complete, last_push_at, last_push_mutations, pulls, pushes, applied,
-             duplicates, conflicts, rejected, last_conflict_at, last_rejection_at
+             duplicates, conflicts, rejected, last_conflict_at, last_rejection_at,
+             failed_pulls, last_pull_error_at, last_pull_error_type, last_pull_error
       FROM sync_device_state WHERE device_id = ?
       """;
 
@@ -75,12 +89,17 @@ final class SyncStateStore {
     var totals =
         new Totals(
             rs.getLong(8),
+            rs.getLong(16),
             rs.getLong(9),
             rs.getLong(10),
             rs.getLong(11),
             rs.getLong(12),
             rs.getLong(13));
-    return new State(pull, push, totals, PushStore.instant(rs, 14), PushStore.instant(rs, 15));
+    Instant failedAt = PushStore.instant(rs, 17);
+    PullError error =
+        failedAt == null ? null : new PullError(failedAt, rs.getString(18), rs.getString(19));
+    return new State(
+        pull, error, push, totals, PushStore.instant(rs, 14), PushStore.instant(rs, 15));
   }
 
   /** The device's newest rejected mutations, newest first. */

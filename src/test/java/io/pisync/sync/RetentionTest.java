@@ -65,6 +65,8 @@ class RetentionTest {
         .isEqualTo("https://pisync.dev/problems/resync-required");
     assertThat(gone.json().get("retention_days").asInt()).isEqualTo(7);
     assertThat(gone.json().get("detail").asText()).contains("pull without a cursor");
+    JsonNode noted = server.api().get("/api/v1/sync/devices/" + stale.id()).json();
+    assertThat(noted.at("/last_pull_error/type").asText()).endsWith("/resync-required");
 
     // the stale device still has n1 and n2: it starts again from scratch
     assertThat(stale.local()).hasSize(6);

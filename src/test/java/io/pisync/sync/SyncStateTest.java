@@ -73,6 +73,19 @@ class SyncStateTest {
     assertThat(rejection.get("reason").asText()).isEqualTo("validation");
     assertThat(rejection.get("detail").asText()).contains("op");
 
+    assertThat(state.get("last_pull_error").isNull()).isTrue();
+    assertThat(state.get("totals").get("failed_pulls").asInt()).isZero();
+
+    // a pull the server refuses shows up too: a device stuck on it is not just "last pull: old"
+    assertThat(a.api().get("/api/v1/sync/pull?cursor=Zm9v").status()).isEqualTo(400);
+    JsonNode refused = viewer.get("/api/v1/sync/devices/state-a").json();
+    assertThat(refused.at("/last_pull_error/type").asText()).endsWith("/bad-cursor");
+    assertThat(refused.at("/last_pull_error/detail").asText()).contains("Zm9v");
+    assertThat(refused.at("/totals/failed_pulls").asInt()).isEqualTo(1);
+    assertThat(refused.at("/last_pull/cursor").asText())
+        .as("the last answered pull stays")
+        .isEqualTo(a.cursor());
+
     Api.Response unknown = viewer.get("/api/v1/sync/devices/never-seen");
     assertThat(unknown.status()).isEqualTo(404);
     assertThat(unknown.json().get("type").asText()).endsWith("/device-not-found");
