@@ -310,40 +310,47 @@ final class FeedReader {
 
   /** Notes a pull the server refused (its cursor), as {@link #recordPull} notes one it answered. */
   void recordFailedPull(String device, ApiProblem problem, Instant at) throws SQLException {
-    Transactions.run(
-        dataSource,
-        c -> {
-          try (Statement st = c.createStatement()) {
-            st.execute("SET LOCAL synchronous_commit = off");
-          }
-          try (PreparedStatement ps = c.prepareStatement(RECORD_FAILED_PULL)) {
-            ps.setString(1, device);
-            ps.setObject(2, at.atOffset(ZoneOffset.UTC));
-            ps.setString(3, problem.type().uri());
-            ps.setString(4, io.pisync.http.FieldError.shorten(problem.detail()));
-            return ps.executeUpdate();
-          }
+    note(
+        RECORD_FAILED_PULL,
+        ps -> {
+          ps.setString(1, device);
+          ps.setObject(2, at.atOffset(ZoneOffset.UTC));
+          ps.setString(3, problem.type().uri());
+          ps.setString(4, io.pisync.http.FieldError.shorten(problem.detail()));
         });
   }
 
+  /** Notes the pull in the device's sync state. */
+  void recordPull(String device, Page page, Instant at) throws SQLException {
+    note(
+        RECORD_PULL,
+        ps -> {
+          ps.setString(1, device);
+          ps.setObject(2, at.atOffset(ZoneOffset.UTC));
+          ps.setString(3, page.next().encode());
+          ps.setLong(4, page.next().position());
+          ps.setInt(5, page.changes().size());
+          ps.setBoolean(6, !page.hasMore());
+        });
+  }
+
+  private interface Parameters {
+    void bind(PreparedStatement ps) throws SQLException;
+  }
+
   /**
-   * Notes the pull in the device's sync state. Information for operators, not data: committed
+   * Runs one statement on the device's sync state. Information for operators, not data: committed
    * without waiting for the disk, so a pull costs no fsync.
    */
-  void recordPull(String device, Page page, Instant at) throws SQLException {
+  private void note(String sql, Parameters parameters) throws SQLException {
     Transactions.run(
         dataSource,
         c -> {
           try (Statement st = c.createStatement()) {
             st.execute("SET LOCAL synchronous_commit = off");
           }
-          try (PreparedStatement ps = c.prepareStatement(RECORD_PULL)) {
-            ps.setString(1, device);
-            ps.setObject(2, at.atOffset(ZoneOffset.UTC));
-            ps.setString(3, page.next().encode());
-            ps.setLong(4, page.next().position());
-            ps.setInt(5, page.changes().size());
-            ps.setBoolean(6, !page.hasMore());
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            parameters.bind(ps);
             return ps.executeUpdate();
           }
         });
