@@ -118,6 +118,18 @@ final class Policies {
     }
 
     StoredRecord next(String data, boolean exact, Instant modifiedAt) {
+      return next(data, exact, modifiedAt, device);
+    }
+
+    /**
+     * A merge into a later edit: the version keeps that edit's time and author (whose values it
+     * holds), so a further queued edit of this device is still compared with it by time.
+     */
+    StoredRecord mergedIntoCurrent(String data) {
+      return next(data, false, current.modifiedAt(), current.updatedBy());
+    }
+
+    private StoredRecord next(String data, boolean exact, Instant modifiedAt, String author) {
       long version = current == null ? 1 : current.version() + 1;
       return new StoredRecord(
           m.key(),
@@ -126,7 +138,7 @@ final class Policies {
           data,
           modifiedAt,
           receivedAt,
-          device,
+          author,
           m.mutationId(),
           exact,
           0);
@@ -235,9 +247,11 @@ final class Policies {
     List<FieldError> errors = checkProgress(e.m.data());
     if (!errors.isEmpty()) return new Decision.Reject("validation", describe(errors), errors);
     ObjectNode stored = e.live() ? (ObjectNode) parse(e.current.data()) : mapper.createObjectNode();
-    // Concurrent edits (neither saw the other) keep the later edit's other fields: a tablet back
-    // after days offline must not put back a bookmark another device has moved on since.
-    boolean concurrent = e.live() && !e.follows();
+    // An edit of an older version keeps the later edit's other fields, by edit time: a tablet back
+    // after days offline must not put back a bookmark another device has moved on since, whether
+    // its first queued edit or its fifth arrives (its own earlier merge does not make the rest
+    // "follow": the version may hold another device's later values).
+    boolean concurrent = e.live() && e.m.baseVersion() != e.current.version();
     boolean older = concurrent && !e.newerThanCurrent();
     ObjectNode merged = stored.deepCopy();
     boolean valueLost = false;
@@ -262,12 +276,14 @@ final class Policies {
               + " bytes of JSON; send fewer fields");
     }
     boolean exact = merged.equals(e.m.data());
-    StoredRecord next = e.next(data, exact, older ? e.current.modifiedAt() : e.at);
-    // The values that lost are kept in the conflict history, as with last-writer-wins.
+    StoredRecord next = older ? e.mergedIntoCurrent(data) : e.next(data, exact, e.at);
+    // Values that lost to another device's are kept in the conflict history, as with
+    // last-writer-wins (a device replacing its own earlier value is no conflict).
     Optional<Loser> loser = Optional.empty();
-    if (valueLost) {
-      loser =
-          Optional.of(older ? e.incomingLoser(json(e.m.data()), STALE_VERSION) : e.currentLoser());
+    if (valueLost && older) {
+      loser = Optional.of(e.incomingLoser(json(e.m.data()), STALE_VERSION));
+    } else if (valueLost && !e.current.updatedBy().equals(e.device)) {
+      loser = Optional.of(e.currentLoser());
     }
     return new Decision.Apply(next, loser);
   }

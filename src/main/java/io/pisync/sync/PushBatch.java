@@ -181,8 +181,11 @@ final class PushBatch {
         changed.put(key, next);
         times.put(new RecordVersion(key, next.version()), next.modifiedAt());
         if (policy.ordersByTime()) timed.add(next);
+        // the winner is the author of the values kept: this device, or, when its older edit was
+        // merged into a later one, that edit's device
         displaced.ifPresent(loser ->
-            conflicts.add(new ConflictRow(key, receivedAt, next.version(), device, loser)));
+            conflicts.add(
+                new ConflictRow(key, receivedAt, next.version(), next.updatedBy(), loser)));
         yield new PushResult.Applied(
             m.mutationId(),
             key.collection(),
