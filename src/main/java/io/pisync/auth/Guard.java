@@ -105,17 +105,21 @@ public final class Guard {
 
   /**
    * Two credentials would leave it to the server which one acts (a device's key in one header and
-   * another's in the other): refused, never picked.
+   * another's in the other): refused, never picked. Only credentials PiSync reads count: an {@code
+   * Authorization: Basic} a proxy in front passes on beside {@code X-API-Key} is no second.
    */
   private static void requireOneCredential(Context ctx) {
-    int authorization = count(ctx, "Authorization");
+    int authorization = 0;
+    for (String value : java.util.Collections.list(ctx.req().getHeaders("Authorization"))) {
+      if (value.regionMatches(true, 0, "Bearer ", 0, 7)) authorization++;
+    }
     int apiKey = count(ctx, "X-API-Key");
     if (authorization + apiKey > 1) {
       String field = apiKey > 1 ? "X-API-Key" : "Authorization";
       throw ApiProblem.invalid(
           field,
           "(not shown)",
-          "send one credential: one Authorization header or one X-API-Key header, not "
+          "send one credential: one Authorization: Bearer header or one X-API-Key header, not "
               + (authorization > 0 && apiKey > 0 ? "both" : "several"));
     }
   }

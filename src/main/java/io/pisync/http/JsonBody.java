@@ -36,7 +36,12 @@ public final class JsonBody {
     if (body.length == 0) {
       throw new ApiProblem(ProblemType.MALFORMED_JSON, "the request body is empty");
     }
-    requireUtf8(body);
+    int firstNonAscii = firstNonAscii(body);
+    if (firstNonAscii < body.length) {
+      // an ASCII body reads the same in any charset a client may declare; others must be UTF-8
+      requireUtf8Declared(ctx);
+      requireUtf8(body, firstNonAscii);
+    }
     try {
       JsonNode node = mapper.readTree(body);
       if (node == null || node.isMissingNode()) {
@@ -55,8 +60,8 @@ public final class JsonBody {
   /**
    * The request body, read once per request (a route that reads it twice gets the same bytes, or
    * the same refusal). A body of declared length within the limit is read with {@code readNBytes}
-   * (no 8 KiB buffer and growing copy per request, as Javalin's own reading does); bodies of
-   * unknown length, or over the limit, are left to Javalin (413).
+   * (no 8 KiB buffer and growing copy per request, as Javalin's own reading does); one declared
+   * over the limit is refused at once (413); bodies of unknown length are left to Javalin.
    */
   public static byte[] bytes(Context ctx) {
     byte[] raw = ctx.attribute(RAW_BODY);
@@ -121,10 +126,13 @@ public final class JsonBody {
    * 8259); anything else is refused before parsing. Bodies are ASCII up to their first non-ASCII
    * byte, checked byte by byte; the rest, if any, by the JDK's strict decoder.
    */
-  private static void requireUtf8(byte[] body) {
+  private static int firstNonAscii(byte[] body) {
     int first = 0;
     while (first < body.length && body[first] >= 0) first++;
-    if (first == body.length) return;
+    return first;
+  }
+
+  private static void requireUtf8(byte[] body, int first) {
     // newDecoder() reports malformed input (overlong forms, encoded surrogates, stray bytes)
     ByteBuffer in = ByteBuffer.wrap(body, first, body.length - first);
     CoderResult result =
@@ -216,18 +224,31 @@ public final class JsonBody {
               + (type == null ? "none" : "'" + type + "'")
               + ")");
     }
-    String charset = charset(type);
-    if (charset != null && !charset.equals("utf-8") && !charset.equals("us-ascii")) {
-      throw new ApiProblem(
-          ProblemType.UNSUPPORTED_MEDIA_TYPE,
-          "JSON bodies are UTF-8 (RFC 8259); charset '"
-              + FieldError.shorten(charset)
-              + "' is not supported");
+  }
+
+  /** A body with non-ASCII bytes declared in a charset other than UTF-8 is refused (415). */
+  private static void requireUtf8Declared(Context ctx) {
+    String charset = charset(ctx.contentType());
+    if (charset == null || isUtf8(charset)) return;
+    throw new ApiProblem(
+        ProblemType.UNSUPPORTED_MEDIA_TYPE,
+        "JSON bodies are UTF-8 (RFC 8259); a body in charset '"
+            + FieldError.shorten(charset)
+            + "' is not supported");
+  }
+
+  /** UTF-8 under any of its names ({@code utf8}, {@code UTF-8}...). */
+  private static boolean isUtf8(String charset) {
+    try {
+      return java.nio.charset.Charset.forName(charset).equals(StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException unknownOrIllegalName) {
+      return false;
     }
   }
 
   /** The charset parameter of a media type, lower case without quotes; null when absent. */
   private static String charset(String type) {
+    if (type == null) return null;
     for (String parameter : type.split(";")) {
       int eq = parameter.indexOf('=');
       if (eq > 0 && parameter.substring(0, eq).strip().equalsIgnoreCase("charset")) {

@@ -47,6 +47,8 @@ public final class Routes {
 
   /** The methods answered at {@code path} (HEAD with GET), for a 405's {@code Allow} header. */
   public List<String> methodsAt(String path) {
+    // the router ignores a trailing slash, so must this
+    if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
     String[] parts = path.split("/", -1);
     var methods = new java.util.TreeSet<String>();
     for (Route route : routes) {

@@ -105,6 +105,17 @@ class DeviceKeysTest {
                     .header("Authorization", "Bearer garbage")
                     .GET());
     assertThat(twice.status()).isEqualTo(400);
+    var behindProxy =
+        server
+            .anonymous()
+            .send(
+                HttpRequest.newBuilder(server.anonymous().uri("/api/v1/devices/keys-header"))
+                    .header("Authorization", "Basic cHJveHk6c2VjcmV0")
+                    .header("X-API-Key", key)
+                    .GET());
+    assertThat(behindProxy.status())
+        .as("a proxy's Basic credentials are not PiSync's: the key acts")
+        .isIn(200, 404);
   }
 
   @Test
