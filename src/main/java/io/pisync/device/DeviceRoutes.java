@@ -145,7 +145,10 @@ public final class DeviceRoutes {
   private static DeviceStore.FailureKey decodeFailureCursor(String cursor) {
     List<String> parts = Cursor.decode(cursor, 2);
     try {
-      return new DeviceStore.FailureKey(Long.parseLong(parts.get(0)), parts.get(1));
+      long failures = Long.parseLong(parts.get(0));
+      Cursor.requireIssued(cursor, Long.toString(failures), parts.get(1));
+      if (!SyncEvent.isDeviceId(parts.get(1))) throw Cursor.badCursor(cursor);
+      return new DeviceStore.FailureKey(failures, parts.get(1));
     } catch (NumberFormatException e) {
       throw Cursor.badCursor(cursor);
     }

@@ -28,10 +28,22 @@ public final class Cursor {
       if (parts.size() != expectedParts || parts.stream().anyMatch(Cursor::hasControlChars)) {
         throw badCursor(cursor);
       }
+      // bytes that are not UTF-8, or base64 this server does not write (padding), read back
+      // differently
+      requireIssued(cursor, parts.toArray(String[]::new));
       return parts;
     } catch (IllegalArgumentException e) {
       throw badCursor(cursor);
     }
+  }
+
+  /**
+   * Throws a 400 problem unless {@code cursor} is exactly what {@link #encode} makes of the values
+   * read from it: a cursor the server issued reads back to itself, while '+5', other scripts'
+   * digits, a UUID written loosely or bytes that are not UTF-8 do not.
+   */
+  public static void requireIssued(String cursor, String... parts) {
+    if (!encode(parts).equals(cursor)) throw badCursor(cursor);
   }
 
   /** Decodes a one-part cursor whose part must pass {@code valid}, or throws a 400 problem. */

@@ -252,6 +252,7 @@ final class SyncAdminRoutes {
     try {
       long id = Long.parseLong(Cursor.decode(cursor, 1).getFirst());
       if (id < 0) throw Cursor.badCursor(cursor);
+      Cursor.requireIssued(cursor, Long.toString(id));
       return id;
     } catch (NumberFormatException e) {
       throw Cursor.badCursor(cursor);

@@ -44,8 +44,14 @@ public record SyncCursor(long position, long seq, long epoch) {
   public static SyncCursor decode(String text) {
     List<String> parts = Cursor.decode(text, 3);
     try {
-      return new SyncCursor(
-          Long.parseLong(parts.get(0)), Long.parseLong(parts.get(1)), Long.parseLong(parts.get(2)));
+      var cursor =
+          new SyncCursor(
+              Long.parseLong(parts.get(0)),
+              Long.parseLong(parts.get(1)),
+              Long.parseLong(parts.get(2)));
+      // numbers as this server writes them: not '+5' nor other scripts' digits
+      if (!cursor.encode().equals(text)) throw Cursor.badCursor(text);
+      return cursor;
     } catch (IllegalArgumentException e) {
       throw Cursor.badCursor(text);
     }

@@ -203,7 +203,9 @@ public final class TelemetryRoutes {
       if (!Times.inRange(at)) {
         throw Cursor.badCursor(cursor);
       }
-      return new EventStore.HistoryKey(at, UUID.fromString(parts.get(1)));
+      UUID id = UUID.fromString(parts.get(1));
+      Cursor.requireIssued(cursor, at.toString(), id.toString());
+      return new EventStore.HistoryKey(at, id);
     } catch (DateTimeParseException | IllegalArgumentException e) {
       throw Cursor.badCursor(cursor);
     }

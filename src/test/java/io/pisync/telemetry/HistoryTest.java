@@ -98,6 +98,34 @@ class HistoryTest {
   }
 
   @Test
+  void aCursorWrittenDifferentlyFromTheServersIs400() {
+    var history = server.api().get("/api/v1/devices/hist-dev/sync-events?limit=1").json();
+    String issued = history.get("next_cursor").asText();
+    assertThat(server.api().get("/api/v1/devices/hist-dev/sync-events?cursor=" + issued).status())
+        .isEqualTo(200);
+    Map<String, String> forged =
+        Map.of(
+            "/api/v1/devices/hist-dev/sync-events?cursor=",
+            cursor(T0.toString(), "1-1-1-1-1"), // a UUID written loosely
+            "/api/v1/devices/repeated-failures?cursor=",
+            cursor("+5", "hist-dev"),
+            "/api/v1/devices?cursor=",
+            cursor("hist-dev") + "=="); // base64 padding, which the server never writes
+    forged.forEach((path, cursor) -> {
+      var r = server.api().get(path + cursor);
+      assertThat(r.status()).as(path + cursor).isEqualTo(400);
+      assertThat(r.json().get("type").asText()).endsWith("/bad-cursor");
+    });
+  }
+
+  private static String cursor(String... parts) {
+    return java.util.Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(
+            String.join("\u001f", parts).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  @Test
   void aDeviceListCursorNamingNoPossibleDeviceIs400() {
     for (String cursor : List.of("abc", "NaN", "____")) {
       var r = server.api().get("/api/v1/devices?cursor=" + cursor);
