@@ -160,6 +160,16 @@ public final class EmbeddedDatabase implements AutoCloseable {
       return;
     }
     ProcessHandle process = orphan.get();
+    // A pid file left long ago may name a pid the system has since given to another program.
+    Optional<String> command = process.info().command();
+    if (command.isPresent() && !command.get().endsWith("postgres")) {
+      log.warn(
+          "{} names pid {}, which now runs {}, not postgres: taking the file for a stale one",
+          pidFile,
+          process.pid(),
+          command.get());
+      return;
+    }
     log.warn("stopping orphaned postmaster pid {} left on {}", process.pid(), clusterDir);
     signal(process.pid(), "INT");
     try {

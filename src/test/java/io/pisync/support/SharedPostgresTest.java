@@ -43,6 +43,21 @@ class SharedPostgresTest {
     assertThat(reused).doesNotExist();
   }
 
+  @Test
+  void aPidFileNamingAnotherProgramStopsNothing(@TempDir Path temp) throws Exception {
+    Process other = new ProcessBuilder("sleep", "30").start();
+    try {
+      Path cluster = Files.createDirectories(temp.resolve("pg"));
+      Files.writeString(cluster.resolve("postmaster.pid"), other.pid() + "\n" + cluster + "\n");
+
+      io.pisync.server.EmbeddedDatabase.stopLeftover(temp);
+
+      assertThat(other.isAlive()).as("not postgres: left alone").isTrue();
+    } finally {
+      other.destroyForcibly();
+    }
+  }
+
   private static Path owned(Path dir, String tag) throws Exception {
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("owner"), tag);
