@@ -226,6 +226,10 @@ public final class PiSyncServer implements AutoCloseable {
                 })));
       }
       cfg.requestLogger.http(accessLog::log);
+      // a 204 has no body, so no body type either (Javalin gives every response one)
+      cfg.routes.after(ctx -> {
+        if (ctx.status().getCode() == 204) ctx.res().setContentType(null);
+      });
       cfg.routes.before(ctx -> {
         RequestIds.assign(ctx);
         SecurityHeaders.apply(ctx);
