@@ -7,6 +7,7 @@ import io.pisync.http.JsonBody;
 import io.pisync.http.ProblemType;
 import io.pisync.http.Routes;
 import io.pisync.server.Config;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -110,7 +111,7 @@ public final class Guard {
    */
   private static void requireOneCredential(Context ctx) {
     int authorization = 0;
-    for (String value : java.util.Collections.list(ctx.req().getHeaders("Authorization"))) {
+    for (String value : Collections.list(ctx.req().getHeaders("Authorization"))) {
       if (value.regionMatches(true, 0, "Bearer ", 0, 7)) authorization++;
     }
     int apiKey = count(ctx, "X-API-Key");
@@ -125,7 +126,7 @@ public final class Guard {
   }
 
   private static int count(Context ctx, String header) {
-    return java.util.Collections.list(ctx.req().getHeaders(header)).size();
+    return Collections.list(ctx.req().getHeaders(header)).size();
   }
 
   /** Failed authentications count against the client address, to slow down guessing. */

@@ -1,5 +1,6 @@
 package io.pisync.http;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,14 +37,14 @@ public final class ApiProblem extends RuntimeException {
 
   /** The same problem with an extension member (RFC 9457 section 3.2), e.g. for old clients. */
   public ApiProblem withMember(String name, Object value) {
-    var more = new java.util.LinkedHashMap<>(members);
+    var more = new LinkedHashMap<>(members);
     more.put(name, value);
     return new ApiProblem(type, detail, errors, headers, more);
   }
 
   /** The same problem with a response header (e.g. {@code Allow} on a 405). */
   public ApiProblem withHeader(String name, String value) {
-    var more = new java.util.LinkedHashMap<>(headers);
+    var more = new LinkedHashMap<>(headers);
     more.put(name, value);
     return new ApiProblem(type, detail, errors, more, members);
   }

@@ -3,6 +3,7 @@ package io.pisync.http;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * An opaque pagination cursor: the sort key of the last item of a page, as base64url text. Clients
@@ -47,7 +48,7 @@ public final class Cursor {
   }
 
   /** Decodes a one-part cursor whose part must pass {@code valid}, or throws a 400 problem. */
-  public static String decodeOne(String cursor, java.util.function.Predicate<String> valid) {
+  public static String decodeOne(String cursor, Predicate<String> valid) {
     String part = decode(cursor, 1).getFirst();
     if (!valid.test(part)) throw badCursor(cursor);
     return part;

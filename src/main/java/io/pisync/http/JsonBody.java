@@ -8,6 +8,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
+import java.nio.charset.Charset;
 import java.nio.charset.CoderResult;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -240,7 +241,7 @@ public final class JsonBody {
   /** UTF-8 under any of its names ({@code utf8}, {@code UTF-8}...). */
   private static boolean isUtf8(String charset) {
     try {
-      return java.nio.charset.Charset.forName(charset).equals(StandardCharsets.UTF_8);
+      return Charset.forName(charset).equals(StandardCharsets.UTF_8);
     } catch (IllegalArgumentException unknownOrIllegalName) {
       return false;
     }

@@ -1,6 +1,8 @@
 package io.pisync.http;
 
 import io.javalin.http.Context;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -9,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Reads query parameters, collecting every invalid one; {@link #check()} then throws a single 400
@@ -33,7 +36,7 @@ public final class QueryParams {
       int eq = pair.indexOf('=');
       String name = eq < 0 ? pair : pair.substring(0, eq);
       try {
-        java.net.URLDecoder.decode(pair, java.nio.charset.StandardCharsets.UTF_8);
+        URLDecoder.decode(pair, StandardCharsets.UTF_8);
       } catch (IllegalArgumentException e) {
         errors.add(
             new FieldError(
@@ -54,7 +57,7 @@ public final class QueryParams {
   }
 
   private static String decode(String text) {
-    return java.net.URLDecoder.decode(text, java.nio.charset.StandardCharsets.UTF_8);
+    return URLDecoder.decode(text, StandardCharsets.UTF_8);
   }
 
   /** The parameter's one value, null when absent; given more than once, it is an error. */
@@ -70,8 +73,7 @@ public final class QueryParams {
     return values.isEmpty() ? null : values.getFirst();
   }
 
-  private static final java.util.regex.Pattern WHOLE_NUMBER =
-      java.util.regex.Pattern.compile("-?[0-9]{1,18}");
+  private static final Pattern WHOLE_NUMBER = Pattern.compile("-?[0-9]{1,18}");
 
   public int integer(String name, int defaultValue, int min, int max) {
     String raw = single(name);

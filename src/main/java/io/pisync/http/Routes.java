@@ -5,6 +5,7 @@ import io.javalin.http.HandlerType;
 import io.pisync.auth.Access;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 
 /**
  * Every route of PiSync, declared by the features in one list with who may call it. The server
@@ -50,7 +51,7 @@ public final class Routes {
     // the router ignores a trailing slash, so must this
     if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
     String[] parts = path.split("/", -1);
-    var methods = new java.util.TreeSet<String>();
+    var methods = new TreeSet<String>();
     for (Route route : routes) {
       if (matches(route.path().split("/", -1), parts)) {
         methods.add(route.method().name());

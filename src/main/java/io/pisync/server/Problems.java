@@ -9,6 +9,10 @@ import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.io.EofException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,8 +88,7 @@ final class Problems {
     if (isUnavailable(e)) {
       log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.toString());
       // spread, so clients refused together do not all come back in the same second
-      int retry =
-          DATABASE_RETRY_SECONDS + java.util.concurrent.ThreadLocalRandom.current().nextInt(3);
+      int retry = DATABASE_RETRY_SECONDS + ThreadLocalRandom.current().nextInt(3);
       return ApiProblem.retryLater(
           ProblemType.DATABASE_UNAVAILABLE,
           "the database did not answer; retry in " + retry + " s",
@@ -103,16 +106,16 @@ final class Problems {
    */
   private static ApiProblem requestFault(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof org.eclipse.jetty.http.HttpException http && http.getCode() < 500) {
+      if (t instanceof HttpException http && http.getCode() < 500) {
         ProblemType type = JettyProblemHandler.typeOf(http.getCode());
         String reason = http.getReason() == null ? "" : ": " + http.getReason();
         return new ApiProblem(type, "the request could not be read" + reason);
       }
-      if (t instanceof java.util.concurrent.TimeoutException) {
+      if (t instanceof TimeoutException) {
         return new ApiProblem(
             ProblemType.REQUEST_TIMEOUT, "the request body stopped arriving before its end");
       }
-      if (t instanceof org.eclipse.jetty.io.EofException) {
+      if (t instanceof EofException) {
         return new ApiProblem(
             ProblemType.BAD_REQUEST, "the connection closed before the request body ended");
       }

@@ -1,6 +1,7 @@
 package io.pisync.sync;
 
 import io.pisync.http.ApiProblem;
+import io.pisync.http.FieldError;
 import io.pisync.http.ProblemType;
 import io.pisync.server.Transactions;
 import java.sql.Connection;
@@ -316,7 +317,7 @@ final class FeedReader {
           ps.setString(1, device);
           ps.setObject(2, at.atOffset(ZoneOffset.UTC));
           ps.setString(3, problem.type().uri());
-          ps.setString(4, io.pisync.http.FieldError.shorten(problem.detail()));
+          ps.setString(4, FieldError.shorten(problem.detail()));
         });
   }
 

@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pisync.http.FieldError;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The conflict policies: given a mutation and the record's current state, what to store. Pure
@@ -266,7 +268,7 @@ final class Policies {
               && !was.equals(field.getValue());
     }
     String data = json(merged);
-    int size = data.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    int size = data.getBytes(StandardCharsets.UTF_8).length;
     if (size > MutationParser.MAX_DATA_BYTES) {
       return invalid(
           "data",
@@ -289,8 +291,7 @@ final class Policies {
   }
 
   /** The fields merged by their values; every other field takes the later edit's value. */
-  private static final java.util.Set<String> MERGED_FIELDS =
-      java.util.Set.of("position", "score", "completed");
+  private static final Set<String> MERGED_FIELDS = Set.of("position", "score", "completed");
 
   /**
    * Furthest position and highest score kept, completed stays completed; others: the later edit's

@@ -18,6 +18,8 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -52,8 +54,8 @@ public final class SyncStreams implements AutoCloseable {
 
   private static final long MAX_SPREAD_MICROS = 5_000_000;
 
-  private final java.util.concurrent.ScheduledExecutorService spreader =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+  private final ScheduledExecutorService spreader =
+      Executors.newSingleThreadScheduledExecutor(
           Thread.ofPlatform().name("pisync-poke-spread").daemon().factory());
 
   private final NoticeListener listener;

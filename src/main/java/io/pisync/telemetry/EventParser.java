@@ -12,6 +12,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
+import java.time.format.ResolverStyle;
 import java.time.temporal.ChronoField;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -88,7 +89,7 @@ public final class EventParser {
           .parseStrict()
           .toFormatter()
           // SMART would make 2025-02-30 the 28th and 24:00 the next day
-          .withResolverStyle(java.time.format.ResolverStyle.STRICT);
+          .withResolverStyle(ResolverStyle.STRICT);
 
   /**
    * The common shape of ISO_OFFSET_DATE_TIME, {@code 2025-06-01T10:30:00[.f{1,9}](Z|+05:30)}, read
