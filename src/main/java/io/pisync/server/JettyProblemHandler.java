@@ -28,6 +28,12 @@ final class JettyProblemHandler extends ErrorHandler {
     response.write(true, ByteBuffer.wrap(body(code, request.getHttpURI().getPath())), cb);
   }
 
+  /** Every method gets the problem body, not only GET, POST and HEAD (Jetty's default). */
+  @Override
+  public boolean errorPageForMethod(String method) {
+    return true;
+  }
+
   @Override
   public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
     fields.put(new HttpField(HttpHeader.CONTENT_TYPE, Problems.CONTENT_TYPE));

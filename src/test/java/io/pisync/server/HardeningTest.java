@@ -137,6 +137,12 @@ class HardeningTest {
     String tooLong = raw(login + "Content-Length: 999999999\r\n\r\n{\"a\":", false);
     assertThat(tooLong).startsWith("HTTP/1.1 413").contains("/problems/payload-too-large");
 
+    String badPath = raw("DELETE /api/v1/accounts/%FF HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assertThat(badPath)
+        .as("every method")
+        .startsWith("HTTP/1.1 400")
+        .contains("/problems/bad-request");
+
     String version = raw("GET /health/live HTTP/9.9\r\nHost: x\r\n\r\n", false);
     assertThat(version).startsWith("HTTP/1.1 505").contains("/problems/http-version-not-supported");
   }

@@ -308,6 +308,17 @@ class ValidationTest {
                 json.formatted("d\u00e9j\u00e0 vu"),
                 "application/json; charset=utf8");
     assertThat(alias.status()).as("utf8 is UTF-8").isEqualTo(201);
+    for (String bogus : java.util.List.of("charset=bogus", "charset=???")) {
+      var unknown =
+          server
+              .api()
+              .send(
+                  "POST",
+                  "/api/v1/sync-events",
+                  json.formatted("d\u00e9j\u00e0 vu"),
+                  "application/json; " + bogus);
+      assertProblem(unknown, 415, "/unsupported-media-type");
+    }
   }
 
   static void assertProblem(Api.Response r, int status, String typeSuffix) {
