@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.javalin.plugin.bundled.CorsPlugin;
+import io.javalin.router.Endpoint;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -233,16 +236,20 @@ public final class PiSyncServer implements AutoCloseable {
       });
       for (Routes.Route route : routes.all()) {
         var handler = guard.protect(route);
-        cfg.routes.addEndpoint(
-            new io.javalin.router.Endpoint(
-                route.method(),
-                route.path(),
-                ctx -> {
-                  handler.handle(ctx);
-                  // a 204 has no body, so no body type either (Javalin gives every answer one);
-                  // here, not in an after-handler, which would take the route's name in logs
-                  if (ctx.status().getCode() == 204) ctx.res().setContentType(null);
-                }));
+        Handler endpoint =
+            ctx -> {
+              handler.handle(ctx);
+              // a 204 has no body, so no body type either (Javalin gives every answer one);
+              // here, not in an after-handler, which would take the route's name in logs
+              if (ctx.status().getCode() == 204) ctx.res().setContentType(null);
+            };
+        cfg.routes.addEndpoint(new Endpoint(route.method(), route.path(), endpoint));
+        // Javalin answers HEAD for a GET route with an empty 200 of its own, skipping the guard
+        // and the handler; HEAD runs as GET does (Jetty drops the body), so it is answered with
+        // the GET's status and headers, and needs the same credentials
+        if (route.method() == HandlerType.GET) {
+          cfg.routes.addEndpoint(new Endpoint(HandlerType.HEAD, route.path(), endpoint));
+        }
       }
       cfg.routes.exception(ApiProblem.class, problems::render);
       cfg.routes.exception(

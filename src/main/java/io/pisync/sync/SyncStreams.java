@@ -2,6 +2,7 @@ package io.pisync.sync;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
 import io.pisync.server.NoticeListener;
@@ -156,8 +157,12 @@ public final class SyncStreams implements AutoCloseable {
   // ------------------------------------------------------------------------------ one stream
 
   /** Serves one stream until the device disconnects or the server stops. */
-  void serve(Context ctx, String device) throws SQLException {
+  void serve(Context ctx, String device) throws SQLException, IOException {
     if (closed) throw unavailable("the server is stopping");
+    if (ctx.method() == HandlerType.HEAD) {
+      begin(ctx.res()); // the headers a stream would start with, and no stream
+      return;
+    }
     if (open.incrementAndGet() > maxStreams) {
       open.decrementAndGet();
       throw unavailable(maxStreams + " streams are open, the most this server keeps");

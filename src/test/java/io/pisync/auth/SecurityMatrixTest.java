@@ -165,23 +165,30 @@ class SecurityMatrixTest {
     assertThat(mismatches).isEmpty();
   }
 
+  @Test
+  void headIsGuardedAsGetIsAndAnswersWithoutABody() {
+    List<String> mismatches = new ArrayList<>();
+    for (Routes.Route route : server.server().routes().all()) {
+      if (!route.method().name().equals("GET")) continue;
+      String[] outcomes = EXPECTED.get(key(route)).split(" ");
+      for (Caller caller : Caller.values()) {
+        Api.Response r = callers.get(caller).send("HEAD", path(route), null, null);
+        String got = r.status() == 401 || r.status() == 403 ? Integer.toString(r.status()) : "OK";
+        if (r.status() >= 500 || !r.body().isEmpty()) got = r.status() + " with a body";
+        if (!got.equals(outcomes[caller.ordinal()])) {
+          mismatches.add("HEAD " + route.path() + " as " + caller + ": " + got);
+        }
+      }
+    }
+    assertThat(mismatches).isEmpty();
+  }
+
   private static String key(Routes.Route route) {
     return route.method().name() + " " + route.path();
   }
 
   private static Api.Response call(Api api, Routes.Route route) {
-    String path =
-        route
-            .path()
-            .replace("{device_id}/keys", "matrix-c/keys")
-            .replace("{device_id}", DEVICE)
-            .replace("{id}", DEVICE)
-            .replace("{username}", "nobody")
-            .replace("{file}", "swagger-ui.css")
-            .replace("{name}", "matrix_things")
-            .replace("{collection}", "notes")
-            .replace("{scope}", "matrix-scope")
-            .replace("{record_id}", "matrix-record");
+    String path = path(route);
     if (path.endsWith("/stream")) {
       try (var stream = api.stream(path)) { // a stream that is let through never ends by itself
         return new Api.Response(stream.status(), stream.headers(), "");
@@ -192,6 +199,20 @@ class SecurityMatrixTest {
       case "DELETE" -> api.delete(path);
       default -> api.send(route.method().name(), path, body(route.path()), "application/json");
     };
+  }
+
+  private static String path(Routes.Route route) {
+    return route
+        .path()
+        .replace("{device_id}/keys", "matrix-c/keys")
+        .replace("{device_id}", DEVICE)
+        .replace("{id}", DEVICE)
+        .replace("{username}", "nobody")
+        .replace("{file}", "swagger-ui.css")
+        .replace("{name}", "matrix_things")
+        .replace("{collection}", "notes")
+        .replace("{scope}", "matrix-scope")
+        .replace("{record_id}", "matrix-record");
   }
 
   /** A body a device could send for itself, so only the credentials decide the answer. */

@@ -231,8 +231,16 @@ class HardeningTest {
 
   @Test
   void headAndOptionsAreAnsweredWithoutErrors() {
-    var head = server.api().send("HEAD", "/api/v1/devices", null, null);
+    var get = server.api().get("/api/v1/devices?limit=1");
+    var head = server.api().send("HEAD", "/api/v1/devices?limit=1", null, null);
     assertThat(head.status()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(head.headers().get("content-length"))
+        .containsExactly(Integer.toString(get.body().getBytes(StandardCharsets.UTF_8).length));
+    assertThat(server.api().send("HEAD", "/api/v1/devices?limit=0", null, null).status())
+        .isEqualTo(400);
+    assertThat(server.anonymous().send("HEAD", "/api/v1/devices", null, null).status())
+        .isEqualTo(401);
     assertProblem(server.api().send("OPTIONS", "/api/v1/devices", null, null), 405);
   }
 
