@@ -146,11 +146,26 @@ final class PushBatch {
     }
     // New, or refused before for want of a grant or collection: decided now. Within this push the
     // answer is final, as grants and collections cannot change under it.
-    PushResult result = count(decide.get());
+    PushResult result = decide.get();
     String text = json(result);
     seen.put(mutationId, new Seen(digest, text, receivedAt, false));
+    if (before != null && stillRefused(result)) {
+      // the same mutation pushed again and still waiting for its grant: the device hears the
+      // refusal again, but it is one mutation, counted once, and kept with its first time unless
+      // the reason changed (its collection was declared, its scope is still not granted)
+      duplicates++;
+      if (!text.equals(before.result())) {
+        stored.add(new MutationRow(mutationId, digest, result.status(), text));
+      }
+      return result;
+    }
+    count(result);
     stored.add(new MutationRow(mutationId, digest, result.status(), text));
     return result;
+  }
+
+  private static boolean stillRefused(PushResult result) {
+    return result instanceof PushResult.Rejected r && RETRYABLE_REASONS.contains(r.reason());
   }
 
   private static PushResult invalid(String mutationId, List<FieldError> errors) {
