@@ -23,6 +23,9 @@ import javax.sql.DataSource;
  * know which records a device has not been sent yet and when to tell it to drop a scope.
  */
 final class GrantStore {
+  /** First key of the advisory locks that order grants of one scope to one device. */
+  private static final int GRANT_LOCK_CLASS = 0x50695367;
+
   private final DataSource dataSource;
   private final ObjectMapper mapper;
 
@@ -48,6 +51,15 @@ final class GrantStore {
   }
 
   private Granted grant(Connection c, String device, String scope, Instant at) throws SQLException {
+    // A grant not yet made has no row to lock, so two identical grants at once would both create
+    // it (two 201s, two feed positions): they queue on a lock of their own instead.
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(? || '/' || ?))")) {
+      ps.setInt(1, GRANT_LOCK_CLASS);
+      ps.setString(2, device);
+      ps.setString(3, scope);
+      ps.execute();
+    }
     Optional<Grant> existing = lockGrant(c, device, scope);
     if (existing.isPresent()) return new Granted(existing.get(), false, 0);
     long head = PushStore.takePositions(c, 1);

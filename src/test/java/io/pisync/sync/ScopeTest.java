@@ -8,8 +8,12 @@ import io.pisync.support.Api;
 import io.pisync.support.SyncDevice;
 import io.pisync.support.TestServer;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -138,6 +142,26 @@ class ScopeTest {
     tablet.pullAll(2);
     assertThat(tablet.local().keySet())
         .containsExactlyInAnyOrder("notes/class:x/r1", "notes/class:x/r2", "notes/class:x/r3");
+  }
+
+  @Test
+  void theSameGrantSentManyTimesAtOnceIsCreatedOnce() throws Exception {
+    server.deviceKey("grant-race");
+    try (var pool = Executors.newFixedThreadPool(8)) {
+      for (int round = 0; round < 5; round++) {
+        String path = Grants.path("grant-race", "learner:race" + round);
+        List<Future<Api.Response>> answers = new ArrayList<>();
+        for (int i = 0; i < 8; i++) answers.add(pool.submit(() -> server.api().put(path, null)));
+        List<Integer> statuses = new ArrayList<>();
+        Set<String> grantedAt = new HashSet<>();
+        for (var answer : answers) {
+          statuses.add(answer.get().status());
+          grantedAt.add(answer.get().json().get("granted_at").asText());
+        }
+        assertThat(statuses).as("round %d", round).containsOnlyOnce(201).containsOnly(200, 201);
+        assertThat(grantedAt).hasSize(1);
+      }
+    }
   }
 
   @Test
