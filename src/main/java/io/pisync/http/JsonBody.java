@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
 import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -111,14 +112,19 @@ public final class JsonBody {
             .withMember("max_bytes", max);
       }
       return body;
+    } catch (EOFException e) {
+      throw undecompressable("it ends before the compressed data does (cut short?)");
     } catch (IOException e) {
-      throw new ApiProblem(
-          ProblemType.MALFORMED_JSON,
-          "the body is declared gzip-compressed but could not be decompressed ("
-              + e.getClass().getSimpleName()
-              + (e.getMessage() == null ? "" : ": " + e.getMessage())
-              + ")");
+      throw undecompressable("it is not a valid gzip stream");
     }
+  }
+
+  /** Not a JSON problem: the bytes never got as far as the parser. */
+  private static ApiProblem undecompressable(String why) {
+    return new ApiProblem(
+        ProblemType.BAD_REQUEST,
+        "the body is declared gzip-compressed (Content-Encoding) but could not be decompressed: "
+            + why);
   }
 
   /**

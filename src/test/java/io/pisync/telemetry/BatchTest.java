@@ -172,7 +172,17 @@ class BatchTest {
     byte[] truncated = java.util.Arrays.copyOf(compressed, compressed.length / 2);
     var broken = server.api().send(gzipped("/api/v1/sync-events/batch", truncated, "gzip"));
     assertThat(broken.status()).isEqualTo(400);
-    assertThat(broken.json().get("detail").asText()).contains("could not be decompressed");
+    assertThat(broken.json().get("type").asText()).endsWith("/bad-request");
+    assertThat(broken.json().get("detail").asText())
+        .contains("could not be decompressed", "cut short")
+        .doesNotContain("Exception");
+    byte[] corrupt = compressed.clone();
+    for (int i = 10; i < corrupt.length - 8; i++) corrupt[i] ^= 0x5a;
+    var garbled = server.api().send(gzipped("/api/v1/sync-events/batch", corrupt, "gzip"));
+    assertThat(garbled.status()).isEqualTo(400);
+    assertThat(garbled.json().get("detail").asText())
+        .endsWith("not a valid gzip stream")
+        .doesNotContain("Exception");
 
     // Plain JSON under a wrong label, as some device HTTP stacks send it: read as it is.
     byte[] small =
