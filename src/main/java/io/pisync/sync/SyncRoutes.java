@@ -3,6 +3,7 @@ package io.pisync.sync;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
 import io.pisync.auth.Access;
 import io.pisync.auth.Principal;
 import io.pisync.http.ApiProblem;
@@ -109,6 +110,12 @@ final class SyncRoutes {
     int limit = params.integer("limit", DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT);
     Optional<String> cursor = params.text("cursor", 500);
     params.check();
+    if (ctx.method() == HandlerType.HEAD) {
+      // the same answer without its body: nothing was delivered, so nothing goes in the sync state
+      Optional<SyncCursor> from = cursor.map(SyncCursor::decode);
+      ctx.json(PullResponse.of(feed.pull(device, from, limit)));
+      return;
+    }
     Optional<SyncCursor> from = noted(device, () -> cursor.map(SyncCursor::decode));
     ctx.json(pullPage(device, from, limit));
   }

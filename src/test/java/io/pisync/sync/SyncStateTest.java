@@ -86,6 +86,14 @@ class SyncStateTest {
         .as("the last answered pull stays")
         .isEqualTo(a.cursor());
 
+    // HEAD answers as a pull would, but delivers nothing, so the sync state does not change
+    assertThat(a.api().send("HEAD", "/api/v1/sync/pull", null, null).status()).isEqualTo(200);
+    assertThat(a.api().send("HEAD", "/api/v1/sync/pull?cursor=Zm9v", null, null).status())
+        .isEqualTo(400);
+    JsonNode afterHead = viewer.get("/api/v1/sync/devices/state-a").json();
+    assertThat(afterHead.get("last_pull")).isEqualTo(refused.get("last_pull"));
+    assertThat(afterHead.at("/totals")).isEqualTo(refused.at("/totals"));
+
     Api.Response unknown = viewer.get("/api/v1/sync/devices/never-seen");
     assertThat(unknown.status()).isEqualTo(404);
     assertThat(unknown.json().get("type").asText()).endsWith("/device-not-found");
