@@ -149,23 +149,16 @@ final class PushBatch {
     PushResult result = decide.get();
     String text = json(result);
     seen.put(mutationId, new Seen(digest, text, receivedAt, false));
-    if (before != null && stillRefused(result)) {
-      // the same mutation pushed again and still waiting for its grant: the device hears the
-      // refusal again, but it is one mutation, counted once, and kept with its first time unless
-      // the reason changed (its collection was declared, its scope is still not granted)
+    if (before != null && text.equals(before.result())) {
+      // the same mutation pushed again and refused again as before (its grant is still missing):
+      // the device hears the refusal again, but one refusal is counted once and kept as it was.
+      // Refused for another reason now, it is a new refusal, counted and stored as one.
       duplicates++;
-      if (!text.equals(before.result())) {
-        stored.add(new MutationRow(mutationId, digest, result.status(), text));
-      }
       return result;
     }
     count(result);
     stored.add(new MutationRow(mutationId, digest, result.status(), text));
     return result;
-  }
-
-  private static boolean stillRefused(PushResult result) {
-    return result instanceof PushResult.Rejected r && RETRYABLE_REASONS.contains(r.reason());
   }
 
   private static PushResult invalid(String mutationId, List<FieldError> errors) {

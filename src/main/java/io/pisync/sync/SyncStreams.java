@@ -160,7 +160,9 @@ public final class SyncStreams implements AutoCloseable {
   void serve(Context ctx, String device) throws SQLException, IOException {
     if (closed) throw unavailable("the server is stopping");
     if (ctx.method() == HandlerType.HEAD) {
-      begin(ctx.res()); // the headers a stream would start with, and no stream
+      // what a GET would get, without opening a stream
+      if (open.get() >= maxStreams) throw unavailable(maxStreams + " streams are open");
+      begin(ctx.res());
       return;
     }
     if (open.incrementAndGet() > maxStreams) {

@@ -184,8 +184,10 @@ class StreamTest {
   }
 
   @Test
-  void beyondTheStreamLimitTheServerAnswers503WithRetryAfter() {
-    try (TestServer small = TestServer.start(Map.of("PISYNC_SYNC_MAX_STREAMS", "1"))) {
+  void beyondTheStreamLimitTheServerAnswers503WithRetryAfter() throws InterruptedException {
+    try (TestServer small =
+        TestServer.start(
+            Map.of("PISYNC_SYNC_MAX_STREAMS", "1", "PISYNC_SYNC_STREAM_HEARTBEAT_SECONDS", "1"))) {
       var api = small.device("stream-limited");
       try (EventStream first = api.stream("/api/v1/sync/stream")) {
         assertThat(first.status()).isEqualTo(200);
@@ -194,6 +196,19 @@ class StreamTest {
           assertThat(second.header("Retry-After")).matches("\\d+");
           assertThat(second.header("Content-Type")).startsWith("application/problem+json");
         }
+        assertThat(api.send("HEAD", "/api/v1/sync/stream", null, null).status()).isEqualTo(503);
+      }
+      // the server sees the stream closed at its next heartbeat
+      var streams = small.server().sync().streams();
+      for (int i = 0; i < 50 && streams.open() > 0; i++) Thread.sleep(100);
+      assertThat(streams.open()).isZero();
+      // HEAD answers as a stream would start, and leaves no stream open
+      var head = api.send("HEAD", "/api/v1/sync/stream", null, null);
+      assertThat(head.status()).isEqualTo(200);
+      assertThat(head.contentType()).startsWith("text/event-stream");
+      assertThat(streams.open()).isZero();
+      try (EventStream again = api.stream("/api/v1/sync/stream")) {
+        assertThat(again.status()).as("the one stream allowed is free").isEqualTo(200);
       }
     }
   }
