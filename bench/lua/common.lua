@@ -16,11 +16,13 @@ local OFFSETS = { { "Z", 0 }, { "+00:00", 0 }, { "+05:30", 330 }, { "-04:00", -2
 local MESSAGES = { "connection reset by peer", "disk full", "timeout after 30s",
                    "TLS handshake failed" }
 
--- ISO-8601 with an offset, within the past day.
-function recent_timestamp(now)
+-- ISO-8601 with an offset, within the past day. With a placeholder, its microseconds are that text
+-- (three characters), for the batch script to fill in per request.
+function recent_timestamp(now, micros)
   local t = now - math.random(60, 86399)
   local o = OFFSETS[math.random(#OFFSETS)]
-  return os.date("!%Y-%m-%dT%H:%M:%S", t + o[2] * 60) .. string.format(".%03d", math.random(0, 999)) .. o[1]
+  return os.date("!%Y-%m-%dT%H:%M:%S", t + o[2] * 60) .. string.format(".%03d", math.random(0, 999))
+    .. (micros or "") .. o[1]
 end
 
 function uuid4()
@@ -31,7 +33,7 @@ function uuid4()
 end
 
 -- One event: 80% success, 10% partial, 10% failed.
-function event_json(device_id, with_id, now)
+function event_json(device_id, with_id, now, micros)
   local r = math.random(100)
   local files, errors
   if r <= 10 then
@@ -43,7 +45,7 @@ function event_json(device_id, with_id, now)
   end
   local parts = { "{" }
   if with_id then parts[#parts + 1] = '"event_id":"' .. uuid4() .. '",' end
-  parts[#parts + 1] = '"device_id":"' .. device_id .. '","timestamp":"' .. recent_timestamp(now)
+  parts[#parts + 1] = '"device_id":"' .. device_id .. '","timestamp":"' .. recent_timestamp(now, micros)
     .. '","total_files_synced":' .. files .. ',"total_errors":' .. errors
     .. ',"internet_speed":' .. string.format("%.1f", math.random() * 200)
     .. ',"duration_ms":' .. math.random(500, 60000)
