@@ -206,7 +206,10 @@ public final class JsonBody {
     int noise = message.indexOf(" (start marker");
     message = noise > 0 ? message.substring(0, noise) : message;
     int newline = message.indexOf('\n');
-    return newline > 0 ? message.substring(0, newline) : message;
+    message = newline > 0 ? message.substring(0, newline) : message;
+    // Jackson names its own settings ("enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to
+    // allow", "from `StreamReadConstraints.getMaxNumberLength()`"): nothing a client can change
+    return message.replaceAll(": enable `[^`]*` to allow", "").replaceAll(", from `[^`]*`", "");
   }
 
   private static String location(JsonProcessingException e) {

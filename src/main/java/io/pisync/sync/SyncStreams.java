@@ -161,13 +161,13 @@ public final class SyncStreams implements AutoCloseable {
     if (closed) throw unavailable("the server is stopping");
     if (ctx.method() == HandlerType.HEAD) {
       // what a GET would get, without opening a stream
-      if (open.get() >= maxStreams) throw unavailable(maxStreams + " streams are open");
-      begin(ctx.res());
+      if (open.get() >= maxStreams) throw unavailable(full());
+      begin(ctx.res()).flush(); // sent now, so with no Content-Length, as a stream's would be
       return;
     }
     if (open.incrementAndGet() > maxStreams) {
       open.decrementAndGet();
-      throw unavailable(maxStreams + " streams are open, the most this server keeps");
+      throw unavailable(full());
     }
     Stream stream = null;
     try {
@@ -186,6 +186,10 @@ public final class SyncStreams implements AutoCloseable {
       if (stream != null) streams.remove(stream);
       open.decrementAndGet();
     }
+  }
+
+  private String full() {
+    return maxStreams + " streams are open, the most this server keeps";
   }
 
   private static ApiProblem unavailable(String why) {

@@ -260,6 +260,26 @@ class HardeningTest {
   }
 
   @Test
+  void jsonErrorsDoNotNameTheParsersSettings() {
+    String event =
+        "{\"device_id\":\"nan-dev\",\"timestamp\":\""
+            + RECENT
+            + "\",\"total_files_synced\":1,"
+            + "\"total_errors\":0,\"internet_speed\":%s}";
+    for (String number : List.of("NaN", "1" + "0".repeat(2000))) {
+      var r =
+          server
+              .api()
+              .send("POST", "/api/v1/sync-events", event.formatted(number), "application/json");
+      assertProblem(r, 400);
+      assertThat(r.json().get("type").asText()).endsWith("/malformed-json");
+      assertThat(r.json().get("detail").asText())
+          .as(number.substring(0, 3))
+          .doesNotContain("`", "Feature", "Constraints");
+    }
+  }
+
+  @Test
   void hugeNumbersAndUnicodeAreHandled() {
     Map<String, Object> e = new LinkedHashMap<>(event("unicode-dev", RECENT, 1, 0));
     e.put("total_files_synced", new java.math.BigInteger("1" + "0".repeat(40)));

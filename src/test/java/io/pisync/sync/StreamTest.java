@@ -206,6 +206,9 @@ class StreamTest {
       var head = api.send("HEAD", "/api/v1/sync/stream", null, null);
       assertThat(head.status()).isEqualTo(200);
       assertThat(head.contentType()).startsWith("text/event-stream");
+      assertThat(head.headers())
+          .as("no length, as a stream has none")
+          .doesNotContainKey("content-length");
       assertThat(streams.open()).isZero();
       try (EventStream again = api.stream("/api/v1/sync/stream")) {
         assertThat(again.status()).as("the one stream allowed is free").isEqualTo(200);
