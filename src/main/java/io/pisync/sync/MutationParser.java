@@ -187,9 +187,15 @@ public final class MutationParser {
     if (node.isTextual()) return unstorableText(node.textValue(), path);
     if (node.isBigDecimal() || node.isBigInteger()) {
       java.math.BigDecimal value = node.decimalValue();
+      if ((long) value.precision() - value.scale() > MAX_EXPONENT) {
+        return path + " is a number larger than 1e" + MAX_EXPONENT;
+      }
       if (Math.abs((long) value.precision() - value.scale()) > MAX_EXPONENT
           || Math.abs((long) value.scale()) > MAX_EXPONENT) {
-        return path + " is a number beyond 1e" + MAX_EXPONENT;
+        return path
+            + " is a number with digits beyond 1e-"
+            + MAX_EXPONENT
+            + " (too small or too precise)";
       }
     }
     for (var field : node.properties()) {

@@ -202,6 +202,8 @@ class PushTest {
       assertThat(results.get(i).get("status").asText()).as(bad[i]).isEqualTo("rejected");
       assertThat(results.get(i).get("errors").get(0).get("field").asText()).isEqualTo("data");
     }
+    assertThat(results.get(4).at("/errors/0/message").asText()).contains("larger than 1e1000");
+    assertThat(results.get(5).at("/errors/0/message").asText()).contains("beyond 1e-1000");
     assertThat(results.get(bad.length).get("status").asText()).isEqualTo("applied");
     JsonNode stored = server.api().get("/api/v1/sync/records/notes/learner:e/ok").json();
     assertThat(stored.get("record").get("data").get("t").asText()).isEqualTo("fine é 😀");
