@@ -6,7 +6,6 @@ import io.pisync.http.ApiProblem;
 import io.pisync.http.Cursor;
 import io.pisync.http.FieldError;
 import io.pisync.http.Page;
-import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
 import io.pisync.telemetry.StoredEvent;
@@ -45,11 +44,9 @@ public final class DeviceRoutes {
     if (!SyncEvent.isDeviceId(id)) {
       throw ApiProblem.invalid("device_id", id, SyncEvent.DEVICE_ID_RULE);
     }
-    ctx.json(store.find(id).orElseThrow(() -> notFound(id)));
-  }
-
-  static ApiProblem notFound(String id) {
-    return new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + id + "'");
+    Optional<DeviceSummary> found = store.find(id);
+    if (found.isEmpty()) throw store.notFound(id);
+    ctx.json(found.get());
   }
 
   private void list(Context ctx) throws SQLException {

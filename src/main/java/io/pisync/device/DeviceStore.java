@@ -1,5 +1,7 @@
 package io.pisync.device;
 
+import io.pisync.http.ApiProblem;
+import io.pisync.http.ProblemType;
 import io.pisync.server.Transactions;
 import io.pisync.telemetry.EventStore;
 import io.pisync.telemetry.StoredEvent;
@@ -36,9 +38,33 @@ public final class DeviceStore {
     this.clock = clock;
   }
 
-  public boolean exists(String deviceId) throws SQLException {
+  /** Empty when the device has reported; otherwise the 404 to answer (see {@link #notFound}). */
+  public Optional<ApiProblem> missing(String deviceId) throws SQLException {
+    return found("SELECT 1 FROM devices WHERE device_id = ?", deviceId)
+        ? Optional.empty()
+        : Optional.of(notFound(deviceId));
+  }
+
+  /**
+   * A device is listed here from its first report. One registered by an admin that has not reported
+   * yet is not "no device" to the person who just registered it: the answer says so.
+   */
+  public ApiProblem notFound(String deviceId) throws SQLException {
+    boolean registered = found("SELECT 1 FROM registered_devices WHERE device_id = ?", deviceId);
+    return new ApiProblem(
+        ProblemType.DEVICE_NOT_FOUND,
+        registered
+            ? "device '"
+                + deviceId
+                + "' is registered but has not reported a sync yet (its registration: /api/v1/devices/"
+                + deviceId
+                + "/registration)"
+            : "no device '" + deviceId + "'");
+  }
+
+  private boolean found(String sql, String deviceId) throws SQLException {
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT 1 FROM devices WHERE device_id = ?")) {
+        PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, deviceId);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next();

@@ -114,7 +114,7 @@ public final class PiSyncServer implements AutoCloseable {
               new EventParser(EventParser.Mode.STRICT, clock, skew),
               mapper,
               config.maxBatchEvents(),
-              devices::exists)
+              devices::missing)
           .register(routes);
       new CompatRoutes(
               ingestion,

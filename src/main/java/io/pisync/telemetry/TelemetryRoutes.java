@@ -10,7 +10,6 @@ import io.pisync.http.Cursor;
 import io.pisync.http.FieldError;
 import io.pisync.http.JsonBody;
 import io.pisync.http.Page;
-import io.pisync.http.ProblemType;
 import io.pisync.http.QueryParams;
 import io.pisync.http.Routes;
 import io.pisync.http.Times;
@@ -31,9 +30,9 @@ public final class TelemetryRoutes {
   private final int maxBatchEvents;
   private final DeviceExistence devices;
 
-  /** Whether a device is known; the device feature answers it. */
+  /** Empty when a device is known, else the 404 to answer; the device feature answers it. */
   public interface DeviceExistence {
-    boolean exists(String deviceId) throws SQLException;
+    Optional<ApiProblem> missing(String deviceId) throws SQLException;
   }
 
   public TelemetryRoutes(
@@ -188,9 +187,8 @@ public final class TelemetryRoutes {
     if (!SyncEvent.isDeviceId(deviceId)) {
       throw ApiProblem.invalid("device_id", deviceId, SyncEvent.DEVICE_ID_RULE);
     }
-    if (!devices.exists(deviceId)) {
-      throw new ApiProblem(ProblemType.DEVICE_NOT_FOUND, "no device '" + deviceId + "'");
-    }
+    Optional<ApiProblem> missing = devices.missing(deviceId);
+    if (missing.isPresent()) throw missing.get();
     List<StoredEvent> rows = store.history(deviceId, limit + 1, after);
     ctx.json(
         Page.of(rows, limit, e -> Cursor.encode(e.timestamp().toString(), e.eventId().toString())));

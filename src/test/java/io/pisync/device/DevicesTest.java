@@ -74,6 +74,20 @@ class DevicesTest {
     var r = server.api().get("/api/v1/devices/ghost");
     assertThat(r.status()).isEqualTo(404);
     assertThat(r.contentType()).startsWith("application/problem+json");
+    assertThat(r.json().get("detail").asText()).isEqualTo("no device 'ghost'");
+  }
+
+  @Test
+  void aRegisteredDeviceThatHasNotReportedIsNotCalledUnknown() {
+    server.deviceKey("unboxed");
+    for (String path : List.of("/api/v1/devices/unboxed", "/api/v1/devices/unboxed/sync-events")) {
+      var r = server.api().get(path);
+      assertThat(r.status()).as(path).isEqualTo(404);
+      assertThat(r.json().get("type").asText()).endsWith("/device-not-found");
+      assertThat(r.json().get("detail").asText())
+          .contains(
+              "registered but has not reported a sync yet", "/api/v1/devices/unboxed/registration");
+    }
   }
 
   @Test
