@@ -104,12 +104,20 @@ final class Problems {
    * one that ends before its length, or one that stops arriving. The client's fault, never a 500.
    * Null for anything else.
    */
+  /** Jetty's reason, in words a client can act on where Jetty's own are cryptic. */
+  private static String reason(String jetty) {
+    if (jetty == null) return "";
+    if (jetty.equals("Early EOF")) {
+      return ": its chunked framing is broken, or it ended before its last chunk";
+    }
+    return ": " + jetty;
+  }
+
   private static ApiProblem requestFault(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof HttpException http && http.getCode() < 500) {
         ProblemType type = JettyProblemHandler.typeOf(http.getCode());
-        String reason = http.getReason() == null ? "" : ": " + http.getReason();
-        return new ApiProblem(type, "the request could not be read" + reason);
+        return new ApiProblem(type, "the request could not be read" + reason(http.getReason()));
       }
       if (t instanceof TimeoutException) {
         return new ApiProblem(
