@@ -104,15 +104,6 @@ final class Problems {
    * one that ends before its length, or one that stops arriving. The client's fault, never a 500.
    * Null for anything else.
    */
-  /** Jetty's reason, in words a client can act on where Jetty's own are cryptic. */
-  private static String reason(String jetty) {
-    if (jetty == null) return "";
-    if (jetty.equals("Early EOF")) {
-      return ": its chunked framing is broken, or it ended before its last chunk";
-    }
-    return ": " + jetty;
-  }
-
   private static ApiProblem requestFault(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof HttpException http && http.getCode() < 500) {
@@ -129,6 +120,15 @@ final class Problems {
       }
     }
     return null;
+  }
+
+  /** Jetty's reason, in words a client can act on where Jetty's own are cryptic. */
+  private static String reason(String jetty) {
+    if (jetty == null) return "";
+    if (jetty.equals("Early EOF")) {
+      return ": its chunked framing is broken, or it ended before its last chunk";
+    }
+    return ": " + jetty;
   }
 
   /** Connection failures, shutdowns and timeouts: temporary, so the client should retry. */

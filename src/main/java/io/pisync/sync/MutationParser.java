@@ -190,8 +190,8 @@ public final class MutationParser {
       if ((long) value.precision() - value.scale() > MAX_EXPONENT) {
         return path + " is a number larger than 1e" + MAX_EXPONENT;
       }
-      if (Math.abs((long) value.precision() - value.scale()) > MAX_EXPONENT
-          || Math.abs((long) value.scale()) > MAX_EXPONENT) {
+      // (a scale below -MAX_EXPONENT is caught above: precision is at least 1)
+      if (value.scale() > MAX_EXPONENT) {
         return path
             + " is a number with digits beyond 1e-"
             + MAX_EXPONENT

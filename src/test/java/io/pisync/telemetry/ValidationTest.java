@@ -257,14 +257,7 @@ class ValidationTest {
                 + "\",\"total_files_synced\":1,\"total_errors\":0,"
                 + "\"internet_speed\":1}")
             .getBytes(StandardCharsets.UTF_8));
-    var r =
-        server
-            .api()
-            .send(
-                java.net.http.HttpRequest.newBuilder(server.api().uri("/api/v1/sync-events"))
-                    .header("Content-Type", "application/json")
-                    .POST(
-                        java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    var r = postEvent(body.toByteArray(), "application/json");
     assertProblem(r, 400, "/malformed-json");
     assertThat(r.json().get("detail").asText()).contains("not valid UTF-8");
     assertThat(server.api().get("/api/v1/devices/utf-dev-1").status()).isEqualTo(404);
@@ -278,47 +271,35 @@ class ValidationTest {
             + "\",\"total_files_synced\":1,\"total_errors\":1,\"internet_speed\":1,"
             + "\"error_message\":\"%s\"}";
     var refused =
-        server
-            .api()
-            .send(
-                java.net.http.HttpRequest.newBuilder(server.api().uri("/api/v1/sync-events"))
-                    .header("Content-Type", "application/json; charset=ISO-8859-1")
-                    .POST(
-                        java.net.http.HttpRequest.BodyPublishers.ofByteArray(
-                            json.formatted("d\u00e9j\u00e0 vu")
-                                .getBytes(StandardCharsets.ISO_8859_1))));
+        postEvent(
+            json.formatted("d\u00e9j\u00e0 vu").getBytes(StandardCharsets.ISO_8859_1),
+            "application/json; charset=ISO-8859-1");
     assertProblem(refused, 415, "/unsupported-media-type");
     assertThat(refused.json().get("detail").asText()).contains("iso-8859-1");
     // old HTTP stacks label every body ISO-8859-1: an ASCII body reads the same, so it is taken
-    var ascii =
-        server
-            .api()
-            .send(
-                "POST",
-                "/api/v1/sync-events",
-                json.formatted("timeout"),
-                "application/json; charset=ISO-8859-1");
+    var ascii = postEvent(json.formatted("timeout"), "application/json; charset=ISO-8859-1");
     assertThat(ascii.status()).as(ascii.body()).isEqualTo(201);
-    var alias =
-        server
-            .api()
-            .send(
-                "POST",
-                "/api/v1/sync-events",
-                json.formatted("d\u00e9j\u00e0 vu"),
-                "application/json; charset=utf8");
+    var alias = postEvent(json.formatted("d\u00e9j\u00e0 vu"), "application/json; charset=utf8");
     assertThat(alias.status()).as("utf8 is UTF-8").isEqualTo(201);
     for (String bogus : java.util.List.of("charset=bogus", "charset=???")) {
-      var unknown =
-          server
-              .api()
-              .send(
-                  "POST",
-                  "/api/v1/sync-events",
-                  json.formatted("d\u00e9j\u00e0 vu"),
-                  "application/json; " + bogus);
+      var unknown = postEvent(json.formatted("d\u00e9j\u00e0 vu"), "application/json; " + bogus);
       assertProblem(unknown, 415, "/unsupported-media-type");
     }
+  }
+
+  /** POSTs one event body as it is, under the given Content-Type. */
+  private static Api.Response postEvent(String body, String contentType) {
+    return server.api().send("POST", "/api/v1/sync-events", body, contentType);
+  }
+
+  /** The same with raw bytes: malformed UTF-8, or text in another charset. */
+  private static Api.Response postEvent(byte[] body, String contentType) {
+    return server
+        .api()
+        .send(
+            java.net.http.HttpRequest.newBuilder(server.api().uri("/api/v1/sync-events"))
+                .header("Content-Type", contentType)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)));
   }
 
   static void assertProblem(Api.Response r, int status, String typeSuffix) {
