@@ -100,7 +100,8 @@ public final class PiSyncServer implements AutoCloseable {
               registry,
               config.writerQueueCapacity(),
               config.writerMaxBatch(),
-              config.writerThreads());
+              config.writerThreads(),
+              clock);
       var ingestion = new Ingestion(writer, store, ingestMetrics, clock);
       var devices = new DeviceStore(database.dataSource(), clock);
       Duration skew = Duration.ofHours(config.clockSkewHours());

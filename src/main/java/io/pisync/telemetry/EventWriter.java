@@ -6,12 +6,16 @@ import io.micrometer.core.instrument.Timer;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,11 +23,25 @@ import org.slf4j.LoggerFactory;
  * Group commit for single events. Requests put their event on a bounded queue; one writer thread
  * drains whatever is queued (no lingering) into one transaction and completes each request's future
  * after COMMIT. A full queue is refused at once (503), never dropped silently.
+ *
+ * <p>An event not committed within {@link #COMMIT_TIMEOUT} is answered 503 by a watchdog that looks
+ * once every {@link #WATCHDOG_PERIOD}, so requests wait without a timeout of their own: a timed
+ * wait costs a virtual thread two wake-ups of the JDK's timer thread (measured: a sixth of the
+ * JVM's CPU on single events, docs/PERFORMANCE.md).
  */
 public final class EventWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventWriter.class);
 
-  private record Pending(Incoming incoming, CompletableFuture<IngestOutcome> result) {}
+  /** How long a request waits for its event's COMMIT before it is answered 503. */
+  public static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(30);
+
+  private static final Duration WATCHDOG_PERIOD = Duration.ofMillis(250);
+
+  private record Pending(Incoming incoming, CompletableFuture<IngestOutcome> result) {
+    boolean overdue(Instant now) {
+      return now.isAfter(incoming.row().receivedAt().plus(COMMIT_TIMEOUT));
+    }
+  }
 
   private final EventStore store;
   private final IngestMetrics metrics;
@@ -33,6 +51,9 @@ public final class EventWriter implements AutoCloseable {
   private final DistributionSummary batchSizes;
   private final Timer transactions;
   private final List<Thread> threads;
+  private final InstantSource clock;
+  private final AtomicReferenceArray<List<Pending>> inFlight;
+  private final Thread watchdog;
   private volatile boolean running = true;
 
   /**
@@ -46,8 +67,10 @@ public final class EventWriter implements AutoCloseable {
       MeterRegistry registry,
       int capacity,
       int maxBatch,
-      int writers) {
+      int writers,
+      InstantSource clock) {
     this.store = store;
+    this.clock = clock;
     this.metrics = metrics;
     this.capacity = capacity;
     this.queue = new ArrayBlockingQueue<>(capacity);
@@ -66,11 +89,19 @@ public final class EventWriter implements AutoCloseable {
             .register(registry);
     registry.gauge("pisync.writer.queue.depth", queue, BlockingQueue::size);
     this.threads = new java.util.ArrayList<>();
+    this.inFlight = new AtomicReferenceArray<>(writers);
     for (int i = 0; i < writers; i++) {
-      Thread t = Thread.ofPlatform().name("pisync-group-commit-" + i).unstarted(this::run);
+      int writer = i;
+      inFlight.set(writer, List.of());
+      Thread t = Thread.ofPlatform().name("pisync-group-commit-" + i).unstarted(() -> run(writer));
       threads.add(t);
       t.start();
     }
+    this.watchdog =
+        Thread.ofPlatform()
+            .daemon()
+            .name("pisync-group-commit-watchdog")
+            .start(this::answerOverdueUntilClosed);
   }
 
   /** Queues an event; the future completes after its transaction commits. */
@@ -85,7 +116,7 @@ public final class EventWriter implements AutoCloseable {
     return pending.result;
   }
 
-  private void run() {
+  private void run(int writer) {
     List<Pending> batch = new ArrayList<>(maxBatch);
     while (running || !queue.isEmpty()) {
       try {
@@ -95,13 +126,54 @@ public final class EventWriter implements AutoCloseable {
         }
         batch.add(first);
         queue.drainTo(batch, maxBatch - 1);
+        inFlight.set(writer, List.copyOf(batch));
         write(batch);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
       } finally {
+        inFlight.set(writer, List.of());
         batch.clear();
       }
+    }
+  }
+
+  private void answerOverdueUntilClosed() {
+    while (running) {
+      try {
+        Thread.sleep(WATCHDOG_PERIOD);
+        answerOverdue();
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        log.warn("could not answer overdue events: {}", e.toString());
+      }
+    }
+  }
+
+  /**
+   * Answers 503 to every event, queued or in a transaction, that has waited longer than {@link
+   * #COMMIT_TIMEOUT}. Its transaction may still commit it later, so the answer says to resend it.
+   */
+  void answerOverdue() {
+    Instant now = clock.instant();
+    List<Pending> overdue = new ArrayList<>();
+    for (int writer = 0; writer < inFlight.length(); writer++) {
+      for (Pending p : inFlight.get(writer)) {
+        if (p.overdue(now)) overdue.add(p);
+      }
+    }
+    for (Pending p : queue) {
+      if (p.overdue(now)) overdue.add(p);
+    }
+    for (Pending p : overdue) {
+      p.result.completeExceptionally(
+          ApiProblem.retryLater(
+              ProblemType.OVERLOADED,
+              "the event was not committed within "
+                  + COMMIT_TIMEOUT.toSeconds()
+                  + " s; resend it with the same event_id",
+              1));
     }
   }
 
@@ -155,6 +227,7 @@ public final class EventWriter implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    watchdog.interrupt();
     try {
       for (Thread t : threads) {
         t.join(TimeUnit.SECONDS.toMillis(30));

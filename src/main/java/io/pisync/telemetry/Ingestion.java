@@ -8,13 +8,9 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /** Stores reported events: singles through the group-commit writer, batches directly. */
 public final class Ingestion {
-  private static final long SINGLE_TIMEOUT_SECONDS = 30;
-
   private final EventWriter writer;
   private final EventStore store;
   private final IngestMetrics metrics;
@@ -28,18 +24,16 @@ public final class Ingestion {
     this.clock = clock;
   }
 
-  /** Returns once the event is committed (or found to be a replay). */
+  /**
+   * Returns once the event is committed (or found to be a replay), or throws the writer's 503 when
+   * it was not committed in time. The wait itself has no timeout: see {@link EventWriter}.
+   */
   public IngestOutcome single(SyncEvent event) throws SQLException {
     var future = writer.submit(Incoming.of(event, now()));
     try {
-      return refuseConflict(future.get(SINGLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+      return refuseConflict(future.get());
     } catch (ExecutionException | CompletionException e) {
       throw rethrow(e.getCause());
-    } catch (TimeoutException e) {
-      throw ApiProblem.retryLater(
-          ProblemType.OVERLOADED,
-          "the event was not committed within " + SINGLE_TIMEOUT_SECONDS + " s; retry it",
-          1);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw ApiProblem.retryLater(ProblemType.OVERLOADED, "interrupted; retry the event", 1);

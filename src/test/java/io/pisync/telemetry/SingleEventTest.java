@@ -70,4 +70,67 @@ class SingleEventTest {
     assertThat(device.at("/totals/syncs").asLong()).isEqualTo(1);
     assertThat(device.at("/totals/files_synced").asLong()).isEqualTo(5);
   }
+
+  /**
+   * A request waits for its event's COMMIT without a timeout of its own; the writer's watchdog
+   * answers it 503 once 30 s (of the server's clock) have passed. The stalled transaction still
+   * commits the event afterwards, and the device's retry with the same event_id counts once.
+   */
+  @Test
+  void anEventNotCommittedWithin30SecondsIsAnswered503AndItsRetryCountsOnce() throws Exception {
+    Instant at = Instant.now().minus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
+    assertThat(server.api().post("/api/v1/sync-events", event("stalled-dev", at, 1, 0)).status())
+        .isEqualTo(201);
+    UUID id = UUID.randomUUID();
+    var late = withId(event("stalled-dev", at.plusSeconds(60), 2, 0), id);
+
+    try (var c = java.sql.DriverManager.getConnection(server.jdbcUrl(), "postgres", "")) {
+      c.setAutoCommit(false);
+      try (var st = c.createStatement()) {
+        // The writer locks the device's row before it updates the counters: it waits here.
+        st.execute("SELECT 1 FROM devices WHERE device_id = 'stalled-dev' FOR UPDATE");
+      }
+      var answer =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> server.api().post("/api/v1/sync-events", late));
+      awaitWriterBlockedOnLock(server.jdbcUrl());
+      assertThat(answer).isNotDone();
+
+      server.clock().advance(java.time.Duration.ofSeconds(31));
+      var r = answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+      assertThat(r.status()).isEqualTo(503);
+      assertThat(r.contentType()).startsWith("application/problem+json");
+      assertThat(r.header("Retry-After")).isEqualTo("1");
+      assertThat(r.json().get("type").asText()).endsWith("/overloaded");
+      assertThat(r.json().get("detail").asText())
+          .isEqualTo("the event was not committed within 30 s; resend it with the same event_id");
+      c.rollback();
+    }
+
+    var retry = server.api().post("/api/v1/sync-events", late);
+    assertThat(retry.status()).as("the stalled transaction committed it").isEqualTo(200);
+    var device = server.api().get("/api/v1/devices/stalled-dev").json();
+    assertThat(device.at("/totals/syncs").asLong()).isEqualTo(2);
+    assertThat(device.at("/totals/files_synced").asLong()).isEqualTo(3);
+  }
+
+  private static void awaitWriterBlockedOnLock(String jdbcUrl) throws Exception {
+    try (var c = java.sql.DriverManager.getConnection(jdbcUrl, "postgres", "");
+        var st = c.createStatement()) {
+      for (int i = 0; i < 500; i++) {
+        try (var rs =
+            st.executeQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND datname = current_database()")) {
+          rs.next();
+          if (rs.getInt(1) > 0) {
+            return;
+          }
+        }
+        Thread.sleep(20);
+      }
+    }
+    throw new AssertionError("the group-commit writer never waited for the device's lock");
+  }
 }
