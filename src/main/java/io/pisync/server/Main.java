@@ -27,7 +27,17 @@ public final class Main implements Runnable {
       // it. Set before the first logger exists: logback.xml reads it as ${PISYNC_LOG_LEVEL}.
       System.setProperty("PISYNC_LOG_LEVEL", "WARN");
     }
-    System.exit(new CommandLine(new Main()).execute(args));
+    int code = new CommandLine(new Main()).execute(args);
+    stopLogging();
+    System.exit(code);
+  }
+
+  /** Writes the log lines still queued (the log writer batches them) and stops logging. */
+  static void stopLogging() {
+    if (org.slf4j.LoggerFactory.getILoggerFactory()
+        instanceof ch.qos.logback.classic.LoggerContext logback) {
+      logback.stop();
+    }
   }
 
   @Override
@@ -61,6 +71,7 @@ public final class Main implements Runnable {
               new Thread(
                   () -> {
                     server.close();
+                    stopLogging();
                     stopped.countDown();
                   },
                   "pisync-shutdown"));

@@ -305,5 +305,6 @@ public final class PiSyncServer implements AutoCloseable {
     writer.close();
     partitions.close();
     database.close();
+    log.info("PiSync stopped");
   }
 }

@@ -103,6 +103,11 @@ class DurabilityTest {
     assertThat(refused).isEmpty();
     String stopping = Files.readString(started.log());
     assertThat(stopping).doesNotContain("\"level\":\"WARN\"").doesNotContain("\"level\":\"ERROR\"");
+    // The log is written in batches: none is lost at the stop, down to the last line.
+    assertThat(accessLines(started.log()))
+        .filteredOn(l -> l.get("status").asInt() == 201)
+        .hasSizeGreaterThanOrEqualTo(acked.size());
+    assertThat(stopping.strip().lines().toList().getLast()).contains("PiSync stopped");
     assertThat(postmasterPid(dataDir).flatMap(ProcessHandle::of).map(ProcessHandle::isAlive))
         .as("its PostgreSQL stopped too")
         .isNotEqualTo(Optional.of(true));
@@ -222,13 +227,7 @@ class DurabilityTest {
   }
 
   private static void assertAccessLogLines(Path log) throws IOException {
-    var mapper = new ObjectMapper();
-    List<JsonNode> access = new ArrayList<>();
-    for (String line : Files.readAllLines(log)) {
-      if (line.startsWith("{") && line.contains("\"pisync.access\"")) {
-        access.add(mapper.readTree(line));
-      }
-    }
+    List<JsonNode> access = accessLines(log);
     // The replays above: one line each, POST to the single-event route, answered 200.
     List<JsonNode> replays =
         access.stream().filter(l -> l.get("route").asText().equals("/api/v1/sync-events")).toList();
@@ -238,6 +237,17 @@ class DurabilityTest {
     assertThat(line.get("path").asText()).isEqualTo("/api/v1/sync-events");
     assertThat(line.get("request_id").asText()).isNotBlank();
     assertThat(line.get("duration_ms").asDouble()).isPositive();
+  }
+
+  private static List<JsonNode> accessLines(Path log) throws IOException {
+    var mapper = new ObjectMapper();
+    List<JsonNode> access = new ArrayList<>();
+    for (String line : Files.readAllLines(log)) {
+      if (line.startsWith("{") && line.contains("\"pisync.access\"")) {
+        access.add(mapper.readTree(line));
+      }
+    }
+    return access;
   }
 
   /** First start: the admin password was generated, shown once and kept in an owner-only file. */
