@@ -16,8 +16,9 @@ import java.util.concurrent.BlockingQueue;
  * thousand requests a second that hand-off, those writes and the encoding took 13% of the JVM's CPU
  * (async-profiler, docs/PERFORMANCE.md). Here the writer, once woken by a line, lingers a few
  * milliseconds while more arrive (logging threads do not wake it meanwhile), then encodes them all
- * and writes them with one flush. A line reaches stdout at most {@code lingerMillis} (plus the
- * encoding) after it is logged; none is dropped: a full queue makes the logging thread wait.
+ * and writes them in as few writes as fit (64 KiB each). A line reaches stdout about {@code
+ * lingerMillis} (plus the encoding) after it is logged; a full queue makes the logging thread wait
+ * rather than drop the line.
  */
 public final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
   private static final int WRITE_BYTES = 64 * 1024;
@@ -84,7 +85,13 @@ public final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILo
         break;
       }
       queue.drainTo(batch);
-      write(batch);
+      try {
+        write(batch);
+      } catch (Throwable t) {
+        // Keep writing: a dead writer would leave every logging thread (every request, through
+        // the access log) waiting on a full queue.
+        addError("log writer: " + t);
+      }
     }
     queue.drainTo(batch);
     write(batch);
@@ -94,18 +101,30 @@ public final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILo
     try {
       // Whole lines per write, 64 KiB at most: System.out's PrintStream flushes after each write.
       for (ILoggingEvent event : batch) {
-        lines.write(encoder.encode(event));
+        encodeInto(event);
         if (lines.size() >= WRITE_BYTES) {
           writeLines();
         }
       }
       writeLines();
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
       addError("could not write " + batch.size() + " log lines", e);
       lines.reset();
     } finally {
       batch.clear();
     }
+  }
+
+  /** One event that cannot be encoded (a throwing toString, say) loses only its own line. */
+  private void encodeInto(ILoggingEvent event) {
+    byte[] line;
+    try {
+      line = encoder.encode(event);
+    } catch (RuntimeException e) {
+      addError("could not encode a log event of " + event.getLoggerName(), e);
+      return;
+    }
+    lines.writeBytes(line);
   }
 
   private void writeLines() throws IOException {
@@ -116,7 +135,10 @@ public final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILo
   }
 
   /**
-   * Writes every line still queued (the writer does, or this thread if it is stuck), then stops.
+   * Writes every line still queued (the writer does; this thread if the writer has died), then
+   * stops. A writer stuck on stdout (a reader that no longer reads) is left behind rather than
+   * waited for, so the shutdown still ends. A line logged at the very moment of the stop may miss
+   * the last write.
    */
   @Override
   public void stop() {
@@ -129,6 +151,10 @@ public final class BatchingStdoutAppender extends UnsynchronizedAppenderBase<ILo
       writer.join(1_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (writer.isAlive()) {
+      addWarn("the log writer did not finish within 1 s; " + queue.size() + " lines not written");
+      return;
     }
     List<ILoggingEvent> left = new ArrayList<>();
     queue.drainTo(left);

@@ -70,9 +70,12 @@ public final class Main implements Runnable {
           .addShutdownHook(
               new Thread(
                   () -> {
-                    server.close();
-                    stopLogging();
-                    stopped.countDown();
+                    try {
+                      server.close();
+                    } finally {
+                      stopLogging(); // also after a failed close(): the lines it logged
+                      stopped.countDown();
+                    }
                   },
                   "pisync-shutdown"));
       stopped.await();

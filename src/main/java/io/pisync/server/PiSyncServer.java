@@ -101,7 +101,7 @@ public final class PiSyncServer implements AutoCloseable {
               config.writerQueueCapacity(),
               config.writerMaxBatch(),
               config.writerThreads(),
-              clock);
+              Duration.ofSeconds(config.writerCommitTimeoutSeconds()));
       var ingestion = new Ingestion(writer, store, ingestMetrics, clock);
       var devices = new DeviceStore(database.dataSource(), clock);
       Duration skew = Duration.ofHours(config.clockSkewHours());

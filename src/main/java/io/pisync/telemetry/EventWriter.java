@@ -7,8 +7,6 @@ import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -24,24 +22,19 @@ import org.slf4j.LoggerFactory;
  * drains whatever is queued (no lingering) into one transaction and completes each request's future
  * after COMMIT. A full queue is refused at once (503), never dropped silently.
  *
- * <p>An event not committed within {@link #COMMIT_TIMEOUT} is answered 503 by a watchdog that looks
- * once every {@link #WATCHDOG_PERIOD}, so requests wait without a timeout of their own: a timed
- * wait costs a virtual thread two wake-ups of the JDK's timer thread (measured: a sixth of the
- * JVM's CPU on single events, docs/PERFORMANCE.md).
+ * <p>An event not committed within the commit timeout is answered 503 by a watchdog that looks once
+ * every {@link #WATCHDOG_PERIOD}, so requests wait without a timeout of their own: a timed wait
+ * costs a virtual thread two wake-ups of the JDK's timer thread (async-profiler: 17% of the JVM's
+ * CPU on single events, docs/PERFORMANCE.md). The timeout is measured on the monotonic clock, so a
+ * wall clock stepped forward or back does not answer events early or let them wait longer.
  */
 public final class EventWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventWriter.class);
 
-  /** How long a request waits for its event's COMMIT before it is answered 503. */
-  public static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(30);
-
   private static final Duration WATCHDOG_PERIOD = Duration.ofMillis(250);
 
-  private record Pending(Incoming incoming, CompletableFuture<IngestOutcome> result) {
-    boolean overdue(Instant now) {
-      return now.isAfter(incoming.row().receivedAt().plus(COMMIT_TIMEOUT));
-    }
-  }
+  private record Pending(
+      Incoming incoming, long queuedNanos, CompletableFuture<IngestOutcome> result) {}
 
   private final EventStore store;
   private final IngestMetrics metrics;
@@ -51,7 +44,7 @@ public final class EventWriter implements AutoCloseable {
   private final DistributionSummary batchSizes;
   private final Timer transactions;
   private final List<Thread> threads;
-  private final InstantSource clock;
+  private final long commitTimeoutNanos;
   private final AtomicReferenceArray<List<Pending>> inFlight;
   private final Thread watchdog;
   private volatile boolean running = true;
@@ -68,9 +61,9 @@ public final class EventWriter implements AutoCloseable {
       int capacity,
       int maxBatch,
       int writers,
-      InstantSource clock) {
+      Duration commitTimeout) {
     this.store = store;
-    this.clock = clock;
+    this.commitTimeoutNanos = commitTimeout.toNanos();
     this.metrics = metrics;
     this.capacity = capacity;
     this.queue = new ArrayBlockingQueue<>(capacity);
@@ -106,14 +99,25 @@ public final class EventWriter implements AutoCloseable {
 
   /** Queues an event; the future completes after its transaction commits. */
   public CompletableFuture<IngestOutcome> submit(Incoming incoming) {
-    var pending = new Pending(incoming, new CompletableFuture<>());
-    if (!running || !queue.offer(pending)) {
+    var pending = new Pending(incoming, System.nanoTime(), new CompletableFuture<>());
+    if (!running) {
+      throw shuttingDown();
+    }
+    if (!queue.offer(pending)) {
       throw ApiProblem.retryLater(
           ProblemType.OVERLOADED,
           "the ingest queue is full (" + capacity + " events waiting); retry in 1 s",
           1);
     }
+    if (!running && queue.remove(pending)) {
+      // close() may have drained the queue for the last time between the check and the offer.
+      throw shuttingDown();
+    }
     return pending.result;
+  }
+
+  private static ApiProblem shuttingDown() {
+    return ApiProblem.retryLater(ProblemType.OVERLOADED, "the server is shutting down; retry", 1);
   }
 
   private void run(int writer) {
@@ -152,29 +156,51 @@ public final class EventWriter implements AutoCloseable {
   }
 
   /**
-   * Answers 503 to every event, queued or in a transaction, that has waited longer than {@link
-   * #COMMIT_TIMEOUT}. Its transaction may still commit it later, so the answer says to resend it.
+   * Answers 503 to every event that has waited longer than the commit timeout. One still queued is
+   * taken off the queue first, so it is never stored and its sender may simply send it again; one
+   * in a transaction may still be committed, so its sender is asked to resend it with the same
+   * event_id (a replay of a stored event is then answered 200, not stored twice).
    */
   void answerOverdue() {
-    Instant now = clock.instant();
-    List<Pending> overdue = new ArrayList<>();
+    long now = System.nanoTime();
     for (int writer = 0; writer < inFlight.length(); writer++) {
       for (Pending p : inFlight.get(writer)) {
-        if (p.overdue(now)) overdue.add(p);
+        if (overdue(p, now)) {
+          p.result.completeExceptionally(
+              ApiProblem.retryLater(
+                  ProblemType.OVERLOADED,
+                  "the event was not committed within "
+                      + timeoutSeconds()
+                      + " s and may still be; resend it with the same event_id",
+                  1));
+        }
       }
     }
-    for (Pending p : queue) {
-      if (p.overdue(now)) overdue.add(p);
+    // One copy under the queue's lock; the queue is in arrival order, so the first event that is
+    // not overdue ends the look.
+    for (Object queued : queue.toArray()) {
+      Pending p = (Pending) queued;
+      if (!overdue(p, now)) {
+        break;
+      }
+      if (queue.remove(p)) {
+        p.result.completeExceptionally(
+            ApiProblem.retryLater(
+                ProblemType.OVERLOADED,
+                "the event waited "
+                    + timeoutSeconds()
+                    + " s for the database and was not stored; send it again",
+                1));
+      }
     }
-    for (Pending p : overdue) {
-      p.result.completeExceptionally(
-          ApiProblem.retryLater(
-              ProblemType.OVERLOADED,
-              "the event was not committed within "
-                  + COMMIT_TIMEOUT.toSeconds()
-                  + " s; resend it with the same event_id",
-              1));
-    }
+  }
+
+  private boolean overdue(Pending p, long nowNanos) {
+    return nowNanos - p.queuedNanos > commitTimeoutNanos;
+  }
+
+  private long timeoutSeconds() {
+    return TimeUnit.NANOSECONDS.toSeconds(commitTimeoutNanos);
   }
 
   private void write(List<Pending> batch) {
@@ -227,7 +253,6 @@ public final class EventWriter implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    watchdog.interrupt();
     try {
       for (Thread t : threads) {
         t.join(TimeUnit.SECONDS.toMillis(30));
@@ -235,12 +260,15 @@ public final class EventWriter implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    // Events that arrived as the writers stopped: answer them (503), never leave them waiting.
+    watchdog.interrupt();
+    // Events that arrived as the writers stopped, or whose writer is still stuck in a
+    // transaction: answer them (503), never leave them waiting.
     List<Pending> left = new ArrayList<>();
     queue.drainTo(left);
+    for (int writer = 0; writer < inFlight.length(); writer++) {
+      left.addAll(inFlight.get(writer));
+    }
     if (left.isEmpty()) return;
-    fail(
-        left,
-        ApiProblem.retryLater(ProblemType.OVERLOADED, "the server is shutting down; retry", 1));
+    fail(left, shuttingDown());
   }
 }
