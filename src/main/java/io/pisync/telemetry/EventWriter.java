@@ -142,8 +142,9 @@ public final class EventWriter implements AutoCloseable {
     }
   }
 
+  /** Until close() interrupts it, after the writers have ended: they may finish late. */
   private void answerOverdueUntilClosed() {
-    while (running) {
+    while (true) {
       try {
         Thread.sleep(WATCHDOG_PERIOD);
         answerOverdue();
