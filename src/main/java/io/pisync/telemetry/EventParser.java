@@ -291,8 +291,9 @@ public final class EventParser {
         fail("device_id", value, SyncEvent.DEVICE_ID_RULE);
         return null;
       }
-      if (SyncEvent.isReservedDeviceId(value.textValue())) {
-        fail("device_id", value, SyncEvent.RESERVED_DEVICE_ID_REASON);
+      String reserved = SyncEvent.reservedDeviceIdReason(value.textValue());
+      if (reserved != null) {
+        fail("device_id", value, reserved);
         return null;
       }
       return value.textValue();

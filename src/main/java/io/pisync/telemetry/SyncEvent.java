@@ -42,20 +42,27 @@ public record SyncEvent(
   }
 
   /**
-   * Device ids that are route names under {@code /api/v1/devices/}: a device called that could
-   * report, but its summary could never be read. Refused in every report and registration.
+   * Why an id that {@link #isDeviceId} accepts still cannot name a device, or null when it can: a
+   * device called that could report, but its summary and history could never be read. {@code
+   * repeated-failures} is a route under {@code /api/v1/devices/}; {@code .} and {@code ..} are path
+   * segments that every URL parser resolves away ({@code /api/v1/devices/./sync-events} is {@code
+   * /api/v1/devices/sync-events}). Refused in every report and registration.
    */
-  public static boolean isReservedDeviceId(String id) {
-    return "repeated-failures".equals(id);
+  public static String reservedDeviceIdReason(String id) {
+    return switch (id) {
+      case "repeated-failures" ->
+          "is reserved: /api/v1/devices/repeated-failures is a route, so this device could never"
+              + " be read; choose another id";
+      case ".", ".." ->
+          "is reserved: '.' and '..' mean the current and parent path in a URL, so this device"
+              + " could never be read; choose another id";
+      default -> null;
+    };
   }
 
   /** Why an id is not a device id, as reports, registration and the operator routes say it. */
   public static final String DEVICE_ID_RULE =
       "must be 1 to 64 characters of ASCII letters, digits, '.', '_', ':' or '-'";
-
-  public static final String RESERVED_DEVICE_ID_REASON =
-      "is reserved: /api/v1/devices/repeated-failures is a route, so this device could never be"
-          + " read; choose another id";
 
   public static final int MAX_ERROR_MESSAGE = 2000;
   public static final int MAX_APP_VERSION = 64;

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every validation rule of a v1 event answers 400 problem+json naming the field and value. */
 class ValidationTest {
@@ -42,6 +43,8 @@ class ValidationTest {
         Arguments.of("device_id", "x".repeat(65), "must be 1 to 64"),
         Arguments.of("device_id", 42, "must be 1 to 64"),
         Arguments.of("device_id", "repeated-failures", "is reserved"),
+        Arguments.of("device_id", ".", "'.' and '..' mean"),
+        Arguments.of("device_id", "..", "'.' and '..' mean"),
         Arguments.of("timestamp", null, "is required"),
         Arguments.of("timestamp", "yesterday", "ISO-8601"),
         Arguments.of("timestamp", "2025-06-01T10:30:00", "ISO-8601"),
@@ -183,19 +186,25 @@ class ValidationTest {
     assertThat(r.json().get("max_bytes").asLong()).isEqualTo(1_048_576);
   }
 
-  @Test
-  void theDeviceIdThatNamesARouteCannotBeRegisteredEither() {
+  @ParameterizedTest
+  @ValueSource(strings = {"repeated-failures", ".", ".."})
+  void deviceIdsThatAUrlCannotAddressCannotBeRegisteredEither(String id) {
     Api.Response r =
         server
             .api()
-            .post(
-                "/api/v1/devices",
-                Map.of("device_id", "repeated-failures", "type", "PiBox", "group", "lab"));
+            .post("/api/v1/devices", Map.of("device_id", id, "type", "PiBox", "group", "lab"));
     assertProblem(r, 400, "/validation");
     JsonNode error = r.json().get("errors").get(0);
     assertThat(error.get("field").asText()).isEqualTo("device_id");
-    assertThat(error.get("value").asText()).isEqualTo("repeated-failures");
+    assertThat(error.get("value").asText()).isEqualTo(id);
     assertThat(error.get("message").asText()).contains("is reserved");
+  }
+
+  @Test
+  void idsWithDotsThatAreNotPathSegmentsAreOrdinaryDevices() {
+    Api.Response stored = server.api().post("/api/v1/sync-events", event("...", RECENT, 2, 0));
+    assertThat(stored.status()).isEqualTo(201);
+    assertThat(server.api().get("/api/v1/devices/.../sync-events").status()).isEqualTo(200);
   }
 
   @Test
