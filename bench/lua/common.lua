@@ -32,8 +32,9 @@ function uuid4()
     math.random(0, 0xffff), math.random(0, 0xffff), math.random(0, 0xffff))
 end
 
--- One event: 80% success, 10% partial, 10% failed.
-function event_json(device_id, with_id, now, micros)
+-- One event: 80% success, 10% partial, 10% failed. With speed, internet_speed is that text (the
+-- single phase's --single-refused sends -1, which validation refuses).
+function event_json(device_id, with_id, now, micros, speed)
   local r = math.random(100)
   local files, errors
   if r <= 10 then
@@ -47,7 +48,7 @@ function event_json(device_id, with_id, now, micros)
   if with_id then parts[#parts + 1] = '"event_id":"' .. uuid4() .. '",' end
   parts[#parts + 1] = '"device_id":"' .. device_id .. '","timestamp":"' .. recent_timestamp(now, micros)
     .. '","total_files_synced":' .. files .. ',"total_errors":' .. errors
-    .. ',"internet_speed":' .. string.format("%.1f", math.random() * 200)
+    .. ',"internet_speed":' .. (speed or string.format("%.1f", math.random() * 200))
     .. ',"duration_ms":' .. math.random(500, 60000)
     .. ',"bytes_synced":' .. (files * 40000 + math.random(0, 39999))
     .. ',"app_version":"2.' .. math.random(0, 3) .. '.0"'

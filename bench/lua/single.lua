@@ -4,6 +4,8 @@
 dofile(os.getenv("BENCH_LUA") .. "/common.lua")
 
 local id_ratio = tonumber(os.getenv("BENCH_EVENT_ID_RATIO") or "0.5")
+-- BENCH_REFUSED=1: every event has internet_speed -1, so validation refuses it (400, nothing stored)
+local speed = os.getenv("BENCH_REFUSED") == "1" and "-1" or nil
 local ids, keys = {}, {}
 
 wrk.method = "POST"
@@ -22,5 +24,5 @@ end
 function request()
   local i = math.random(#ids)
   wrk.headers["Authorization"] = keys[i]
-  return wrk.format(nil, nil, nil, event_json(ids[i], math.random() < id_ratio, os.time()))
+  return wrk.format(nil, nil, nil, event_json(ids[i], math.random() < id_ratio, os.time(), nil, speed))
 end
