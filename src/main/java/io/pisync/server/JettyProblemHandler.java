@@ -6,9 +6,11 @@ import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 
 /**
@@ -25,7 +27,11 @@ final class JettyProblemHandler extends ErrorHandler {
     // Jetty drops the connection after a request it could not parse; saying so lets a keep-alive
     // client open a new one instead of sending its next request into a closed socket.
     response.getHeaders().put(HttpHeader.CONNECTION, "close");
-    response.write(true, ByteBuffer.wrap(body(code, request.getHttpURI().getPath())), cb);
+    byte[] body = body(code, request.getHttpURI().getPath());
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+    // A HEAD gets the header fields of the answer and never its body (RFC 9110 9.3.2).
+    boolean head = HttpMethod.HEAD.is(request.getMethod());
+    response.write(true, head ? BufferUtil.EMPTY_BUFFER : ByteBuffer.wrap(body), cb);
   }
 
   /** Every method gets the problem body, not only GET, POST and HEAD (Jetty's default). */

@@ -2,6 +2,7 @@ package io.pisync.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.pisync.http.ApiProblem;
 import io.pisync.http.ProblemType;
@@ -56,12 +57,12 @@ final class Problems {
   ApiProblem fromJavalin(HttpResponseException e, Context ctx) {
     return switch (e.getStatus()) {
       case 404 ->
-          new ApiProblem(ProblemType.NOT_FOUND, "no route " + ctx.method() + " " + ctx.path());
+          new ApiProblem(ProblemType.NOT_FOUND, "no route " + answeredAs(ctx) + " " + ctx.path());
       case 405 -> {
         String allowed = String.join(", ", routes.methodsAt(ctx.path()));
         yield new ApiProblem(
                 ProblemType.METHOD_NOT_ALLOWED,
-                ctx.method() + " is not allowed on " + ctx.path() + "; allowed: " + allowed)
+                answeredAs(ctx) + " is not allowed on " + ctx.path() + "; allowed: " + allowed)
             .withHeader("Allow", allowed);
       }
       case 413 -> tooLarge(ctx);
@@ -74,6 +75,14 @@ final class Problems {
         yield new ApiProblem(ProblemType.INTERNAL, "unexpected error; see request id in logs");
       }
     };
+  }
+
+  /**
+   * The method whose answer this is. HEAD gets the header fields a GET would (RFC 9110 9.3.2),
+   * Content-Length included, so a problem about a HEAD is worded as the GET's.
+   */
+  private static String answeredAs(Context ctx) {
+    return ctx.method() == HandlerType.HEAD ? "GET" : ctx.method().name();
   }
 
   private static ApiProblem tooLarge(Context ctx) {

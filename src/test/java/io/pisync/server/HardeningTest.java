@@ -197,6 +197,31 @@ class HardeningTest {
     assertThat(answer.substring(second)).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"up\"}");
   }
 
+  @Test
+  void aHeadThatFailsGetsTheGetsHeadersIncludingItsLength() {
+    for (String path : List.of("/api/v1/no-such-route", "/api/v1/sync-events")) {
+      var get = server.api().get(path);
+      var head = server.api().send("HEAD", path, null, null);
+      assertThat(head.status()).as(path).isEqualTo(get.status()).isIn(404, 405);
+      assertThat(head.body()).isEmpty();
+      assertThat(head.headers().get("content-length"))
+          .as(path)
+          .containsExactly(Integer.toString(get.body().getBytes(StandardCharsets.UTF_8).length));
+    }
+  }
+
+  @Test
+  void aHeadThatJettyRefusesBeforeRoutingGetsNoBody() throws IOException {
+    String get = raw("GET /api/v1/devices HTTP/1.1\r\nHost: bad host\r\n\r\n", false);
+    String head = raw("HEAD /api/v1/devices HTTP/1.1\r\nHost: bad host\r\n\r\n", false);
+    assertThat(get).startsWith("HTTP/1.1 400").contains("\"status\":400");
+    int body = get.length() - get.indexOf("\r\n\r\n") - 4;
+    assertThat(head)
+        .startsWith("HTTP/1.1 400")
+        .containsIgnoringCase("Content-Length: " + body + "\r\n")
+        .endsWith("\r\n\r\n");
+  }
+
   /** Sends a request over a socket (then closes its sending side, if asked); the whole answer. */
   private static String raw(String request, boolean halfClose) throws IOException {
     try (var socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
