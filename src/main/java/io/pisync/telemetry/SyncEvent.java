@@ -43,10 +43,11 @@ public record SyncEvent(
 
   /**
    * Why an id that {@link #isDeviceId} accepts still cannot name a device, or null when it can: a
-   * device called that could report, but its summary and history could never be read. {@code
+   * device called that could report, but its summary and history could not be read reliably. {@code
    * repeated-failures} is a route under {@code /api/v1/devices/}; {@code .} and {@code ..} are path
-   * segments that every URL parser resolves away ({@code /api/v1/devices/./sync-events} is {@code
-   * /api/v1/devices/sync-events}). Refused in every report and registration.
+   * segments that browsers, curl and most HTTP libraries remove (RFC 3986 5.2.4: {@code
+   * /api/v1/devices/./sync-events} becomes {@code /api/v1/devices/sync-events}). Refused in every
+   * report and registration.
    */
   public static String reservedDeviceIdReason(String id) {
     return switch (id) {
@@ -54,8 +55,9 @@ public record SyncEvent(
           "is reserved: /api/v1/devices/repeated-failures is a route, so this device could never"
               + " be read; choose another id";
       case ".", ".." ->
-          "is reserved: '.' and '..' mean the current and parent path in a URL, so this device"
-              + " could never be read; choose another id";
+          "is reserved: '.' and '..' mean the current and parent path in a URL, and most HTTP"
+              + " clients remove them, so this device could not be read reliably; choose another"
+              + " id";
       default -> null;
     };
   }

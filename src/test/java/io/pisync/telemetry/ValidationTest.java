@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -198,6 +199,22 @@ class ValidationTest {
     assertThat(error.get("field").asText()).isEqualTo("device_id");
     assertThat(error.get("value").asText()).isEqualTo(id);
     assertThat(error.get("message").asText()).contains("is reserved");
+  }
+
+  @Test
+  void aBatchItemWithADotSegmentIdIsRefusedAloneAndTheOthersAreStored() {
+    Api.Response r =
+        server
+            .api()
+            .post(
+                "/api/v1/sync-events/batch",
+                Map.of(
+                    "events", List.of(event("..", RECENT, 1, 0), event("dots-ok", RECENT, 1, 0))));
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.json().at("/results/0/outcome").asText()).isEqualTo("invalid");
+    assertThat(r.json().at("/results/0/errors/0/field").asText()).isEqualTo("events[0].device_id");
+    assertThat(r.json().at("/results/0/errors/0/message").asText()).contains("is reserved");
+    assertThat(r.json().at("/results/1/outcome").asText()).isEqualTo("created");
   }
 
   @Test
