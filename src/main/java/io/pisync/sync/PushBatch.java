@@ -24,8 +24,13 @@ final class PushBatch {
    * A mutation id the device used before, with the answer it got. A {@code retryable} answer was a
    * refusal for want of a grant or a collection, which an admin may have made since: the mutation
    * is decided again when pushed again, so a device that wrote before its grant loses nothing.
+   * {@code reusedDigest}: the digest of the last other content refused under this id, if any.
    */
-  record Seen(String digest, String result, Instant receivedAt, boolean retryable) {}
+  record Seen(
+      String digest, String result, Instant receivedAt, boolean retryable, String reusedDigest) {}
+
+  /** Other content refused under a used mutation id, to be recognised when it is sent again. */
+  record ReusedRow(String mutationId, String digest) {}
 
   static final String UNKNOWN_COLLECTION = "unknown_collection";
   static final String SCOPE_NOT_GRANTED = "scope_not_granted";
@@ -56,6 +61,7 @@ final class PushBatch {
   private final Map<RecordKey, StoredRecord> changed = new LinkedHashMap<>();
   private final List<ConflictRow> conflicts = new ArrayList<>();
   private final List<MutationRow> stored = new ArrayList<>();
+  private final List<ReusedRow> reused = new ArrayList<>();
   private long applied;
   private long duplicates;
   private long conflicted;
@@ -133,22 +139,13 @@ final class PushBatch {
       return new PushResult.Duplicate(mutationId, before.result());
     }
     if (before != null && !before.digest().equals(digest)) {
-      return count(
-          new PushResult.Rejected(
-              mutationId,
-              "mutation_id_reused",
-              "mutation_id "
-                  + mutationId
-                  + " was used on "
-                  + before.receivedAt()
-                  + " for a different mutation; a new change needs a new mutation_id",
-              null));
+      return reusedId(mutationId, digest, before);
     }
     // New, or refused before for want of a grant or collection: decided now. Within this push the
     // answer is final, as grants and collections cannot change under it.
     PushResult result = decide.get();
     String text = json(result);
-    seen.put(mutationId, new Seen(digest, text, receivedAt, false));
+    seen.put(mutationId, new Seen(digest, text, receivedAt, false, null));
     if (before != null && text.equals(before.result())) {
       // the same mutation pushed again and refused again as before (its grant is still missing):
       // the device hears the refusal again, but one refusal is counted once and kept as it was.
@@ -159,6 +156,33 @@ final class PushBatch {
     count(result);
     stored.add(new MutationRow(mutationId, digest, result.status(), text));
     return result;
+  }
+
+  /**
+   * Other content under a used mutation id is refused. The same other content again (the refused
+   * push retried, or twice in one push) hears the same refusal, counted once.
+   */
+  private PushResult reusedId(String mutationId, String digest, Seen before) {
+    var refusal =
+        new PushResult.Rejected(
+            mutationId,
+            "mutation_id_reused",
+            "mutation_id "
+                + mutationId
+                + " was used on "
+                + before.receivedAt()
+                + " for a different mutation; a new change needs a new mutation_id",
+            null);
+    if (digest.equals(before.reusedDigest())) {
+      duplicates++;
+      return refusal;
+    }
+    seen.put(
+        mutationId,
+        new Seen(
+            before.digest(), before.result(), before.receivedAt(), before.retryable(), digest));
+    reused.add(new ReusedRow(mutationId, digest));
+    return count(refusal);
   }
 
   private static PushResult invalid(String mutationId, List<FieldError> errors) {
@@ -257,6 +281,10 @@ final class PushBatch {
 
   List<MutationRow> stored() {
     return stored;
+  }
+
+  List<ReusedRow> reused() {
+    return reused;
   }
 
   Counts counts() {

@@ -87,6 +87,7 @@ final class PushStore {
     insertConflicts(c, batch.conflicts());
     insertVersions(c, batch.timed());
     insertMutations(c, device, receivedAt, batch.stored());
+    recordReusedIds(c, device, batch.reused());
     updateDeviceState(c, device, receivedAt, items.size(), batch);
     if (batch.changed().isEmpty()) {
       return results;
@@ -123,7 +124,7 @@ final class PushStore {
     String sql =
         """
         SELECT mutation_id, digest, result, received_at,
-               status = 'rejected' AND result::jsonb ->> 'reason' = ANY(?::text[])
+               status = 'rejected' AND result::jsonb ->> 'reason' = ANY(?::text[]), reused_digest
         FROM sync_mutations WHERE device_id = ? AND mutation_id = ANY(?::text[])
         """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -135,7 +136,11 @@ final class PushStore {
           seen.put(
               rs.getString(1),
               new PushBatch.Seen(
-                  rs.getString(2), rs.getString(3), instant(rs, 4), rs.getBoolean(5)));
+                  rs.getString(2),
+                  rs.getString(3),
+                  instant(rs, 4),
+                  rs.getBoolean(5),
+                  rs.getString(6)));
         }
       }
     }
@@ -395,6 +400,23 @@ final class PushStore {
       ps.setArray(4, c.createArrayOf("text", rows.stream().map(r -> r.digest()).toArray()));
       ps.setArray(5, c.createArrayOf("text", rows.stream().map(r -> r.status()).toArray()));
       ps.setArray(6, c.createArrayOf("text", rows.stream().map(r -> r.result()).toArray()));
+      ps.executeUpdate();
+    }
+  }
+
+  private static void recordReusedIds(Connection c, String device, List<PushBatch.ReusedRow> rows)
+      throws SQLException {
+    if (rows.isEmpty()) return;
+    String sql =
+        """
+        UPDATE sync_mutations m SET reused_digest = r.d
+        FROM unnest(?::text[], ?::text[]) AS r(id, d)
+        WHERE m.device_id = ? AND m.mutation_id = r.id
+        """;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.mutationId()).toArray()));
+      ps.setArray(2, c.createArrayOf("text", rows.stream().map(r -> r.digest()).toArray()));
+      ps.setString(3, device);
       ps.executeUpdate();
     }
   }

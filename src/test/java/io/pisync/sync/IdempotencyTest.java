@@ -169,6 +169,37 @@ class IdempotencyTest {
   }
 
   @Test
+  void aRefusedReuseSentAgainIsRefusedAgainButCountedOnce() {
+    Grants.grant(server, "idem-g", "class:idem-g");
+    var device = new SyncDevice(server, "idem-g");
+    Map<String, Object> original = upsert("notes", "class:idem-g", "n", 0, Map.of("text", "a"));
+    device.push(original);
+    Map<String, Object> reused = with(original, "data", Map.of("text", "b"));
+    JsonNode first = device.pushOne(reused);
+    assertThat(first.get("reason").asText()).isEqualTo("mutation_id_reused");
+    assertThat(rejected("idem-g")).isEqualTo(1);
+
+    // the refused push retried, and the same content twice in one push: refused each time
+    assertThat(device.pushOne(reused)).isEqualTo(first);
+    JsonNode twice = device.push(List.of(reused, reused));
+    assertThat(twice.get("results").get(0)).isEqualTo(first);
+    assertThat(twice.get("results").get(1)).isEqualTo(first);
+    assertThat(rejected("idem-g")).as("one refusal, however often it is sent").isEqualTo(1);
+
+    // other content again under that id is another refusal, and counts
+    Map<String, Object> third = with(original, "data", Map.of("text", "c"));
+    assertThat(device.pushOne(third).get("reason").asText()).isEqualTo("mutation_id_reused");
+    assertThat(rejected("idem-g")).isEqualTo(2);
+    assertThat(device.pushOne(original).get("status").asText()).isEqualTo("duplicate");
+    JsonNode record = server.api().get("/api/v1/sync/records/notes/class:idem-g/n").json();
+    assertThat(record.get("record").get("data").get("text").asText()).isEqualTo("a");
+  }
+
+  private static int rejected(String device) {
+    return server.api().get("/api/v1/sync/devices/" + device).json().at("/totals/rejected").asInt();
+  }
+
+  @Test
   void aMutationIdIsTheDevicesOwnAnotherDeviceMayUseTheSameOne() {
     Grants.grant(server, "idem-e", "class:idem-e");
     Grants.grant(server, "idem-f", "class:idem-e");
