@@ -61,7 +61,7 @@ final class PushBatch {
   private final Map<RecordKey, StoredRecord> changed = new LinkedHashMap<>();
   private final List<ConflictRow> conflicts = new ArrayList<>();
   private final List<MutationRow> stored = new ArrayList<>();
-  private final List<ReusedRow> reused = new ArrayList<>();
+  private final Map<String, ReusedRow> reused = new LinkedHashMap<>();
   private long applied;
   private long duplicates;
   private long conflicted;
@@ -145,8 +145,16 @@ final class PushBatch {
     // answer is final, as grants and collections cannot change under it.
     PushResult result = decide.get();
     String text = json(result);
-    seen.put(mutationId, new Seen(digest, text, receivedAt, false, null));
-    if (before != null && text.equals(before.result())) {
+    boolean again = before != null && text.equals(before.result());
+    seen.put(
+        mutationId,
+        new Seen(
+            digest,
+            text,
+            again ? before.receivedAt() : receivedAt,
+            false,
+            before == null ? null : before.reusedDigest()));
+    if (again) {
       // the same mutation pushed again and refused again as before (its grant is still missing):
       // the device hears the refusal again, but one refusal is counted once and kept as it was.
       // Refused for another reason now, it is a new refusal, counted and stored as one.
@@ -181,7 +189,7 @@ final class PushBatch {
         mutationId,
         new Seen(
             before.digest(), before.result(), before.receivedAt(), before.retryable(), digest));
-    reused.add(new ReusedRow(mutationId, digest));
+    reused.put(mutationId, new ReusedRow(mutationId, digest));
     return count(refusal);
   }
 
@@ -284,7 +292,7 @@ final class PushBatch {
   }
 
   List<ReusedRow> reused() {
-    return reused;
+    return List.copyOf(reused.values());
   }
 
   Counts counts() {

@@ -195,6 +195,41 @@ class IdempotencyTest {
     assertThat(record.get("record").get("data").get("text").asText()).isEqualTo("a");
   }
 
+  @Test
+  void aReuseInThePushThatDecidesItsOriginalAgainIsCountedOnceWhenRetried() {
+    // the original is refused for want of a grant, so each push decides it again
+    Grants.grant(server, "idem-h", "class:idem-h");
+    var device = new SyncDevice(server, "idem-h");
+    Map<String, Object> original =
+        upsert("notes", "class:idem-h-missing", "n", 0, Map.of("text", "a"));
+    Map<String, Object> reused = with(original, "data", Map.of("text", "b"));
+    JsonNode first = device.push(List.of(original, reused, reused));
+    assertThat(first.at("/results/0/reason").asText()).isEqualTo("scope_not_granted");
+    assertThat(first.at("/results/1/reason").asText()).isEqualTo("mutation_id_reused");
+    assertThat(first.at("/results/2")).isEqualTo(first.at("/results/1"));
+    assertThat(rejected("idem-h")).isEqualTo(2);
+
+    server.clock().advance(java.time.Duration.ofSeconds(5));
+    JsonNode again = device.push(List.of(original, reused));
+    assertThat(again.at("/results/0")).isEqualTo(first.at("/results/0"));
+    assertThat(again.at("/results/1")).as("the same bytes").isEqualTo(first.at("/results/1"));
+    assertThat(rejected("idem-h")).as("the retried push counts nothing new").isEqualTo(2);
+  }
+
+  @Test
+  void ofTwoReusesInOnePushTheLastIsRemembered() {
+    Grants.grant(server, "idem-i", "class:idem-i");
+    var device = new SyncDevice(server, "idem-i");
+    Map<String, Object> original = upsert("notes", "class:idem-i", "n", 0, Map.of("text", "a"));
+    device.push(original);
+    Map<String, Object> b = with(original, "data", Map.of("text", "b"));
+    Map<String, Object> c = with(original, "data", Map.of("text", "c"));
+    device.push(List.of(b, c));
+    assertThat(rejected("idem-i")).isEqualTo(2);
+    device.pushOne(c);
+    assertThat(rejected("idem-i")).as("the last refused content, sent again").isEqualTo(2);
+  }
+
   private static int rejected(String device) {
     return server.api().get("/api/v1/sync/devices/" + device).json().at("/totals/rejected").asInt();
   }
