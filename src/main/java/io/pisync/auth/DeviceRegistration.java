@@ -29,8 +29,9 @@ public record DeviceRegistration(
     var errors = new ArrayList<FieldError>();
     if (deviceId == null || !SyncEvent.isDeviceId(deviceId)) {
       errors.add(new FieldError("device_id", deviceId, SyncEvent.DEVICE_ID_RULE));
-    } else if (SyncEvent.reservedDeviceIdReason(deviceId) != null) {
-      errors.add(new FieldError("device_id", deviceId, SyncEvent.reservedDeviceIdReason(deviceId)));
+    } else {
+      String reserved = SyncEvent.reservedDeviceIdReason(deviceId);
+      if (reserved != null) errors.add(new FieldError("device_id", deviceId, reserved));
     }
     if (type == null || !TYPES.contains(type)) {
       errors.add(new FieldError("type", type, "must be one of " + TYPES));

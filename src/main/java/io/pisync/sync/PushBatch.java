@@ -29,9 +29,6 @@ final class PushBatch {
   record Seen(
       String digest, String result, Instant receivedAt, boolean retryable, String reusedDigest) {}
 
-  /** Other content refused under a used mutation id, to be recognised when it is sent again. */
-  record ReusedRow(String mutationId, String digest) {}
-
   static final String UNKNOWN_COLLECTION = "unknown_collection";
   static final String SCOPE_NOT_GRANTED = "scope_not_granted";
 
@@ -61,7 +58,10 @@ final class PushBatch {
   private final Map<RecordKey, StoredRecord> changed = new LinkedHashMap<>();
   private final List<ConflictRow> conflicts = new ArrayList<>();
   private final List<MutationRow> stored = new ArrayList<>();
-  private final Map<String, ReusedRow> reused = new LinkedHashMap<>();
+
+  /** Mutation id -> digest of the last other content refused under it in this push. */
+  private final Map<String, String> reused = new LinkedHashMap<>();
+
   private long applied;
   private long duplicates;
   private long conflicted;
@@ -189,7 +189,7 @@ final class PushBatch {
         mutationId,
         new Seen(
             before.digest(), before.result(), before.receivedAt(), before.retryable(), digest));
-    reused.put(mutationId, new ReusedRow(mutationId, digest));
+    reused.put(mutationId, digest);
     return count(refusal);
   }
 
@@ -291,8 +291,9 @@ final class PushBatch {
     return stored;
   }
 
-  List<ReusedRow> reused() {
-    return List.copyOf(reused.values());
+  /** Mutation id -> digest of other content refused under it, to be recognised when resent. */
+  Map<String, String> reused() {
+    return reused;
   }
 
   Counts counts() {

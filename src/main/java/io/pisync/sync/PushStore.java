@@ -404,9 +404,9 @@ final class PushStore {
     }
   }
 
-  private static void recordReusedIds(Connection c, String device, List<PushBatch.ReusedRow> rows)
+  private static void recordReusedIds(Connection c, String device, Map<String, String> digests)
       throws SQLException {
-    if (rows.isEmpty()) return;
+    if (digests.isEmpty()) return;
     String sql =
         """
         UPDATE sync_mutations m SET reused_digest = r.d
@@ -414,8 +414,8 @@ final class PushStore {
         WHERE m.device_id = ? AND m.mutation_id = r.id
         """;
     try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setArray(1, c.createArrayOf("text", rows.stream().map(r -> r.mutationId()).toArray()));
-      ps.setArray(2, c.createArrayOf("text", rows.stream().map(r -> r.digest()).toArray()));
+      ps.setArray(1, c.createArrayOf("text", digests.keySet().toArray()));
+      ps.setArray(2, c.createArrayOf("text", digests.values().toArray()));
       ps.setString(3, device);
       ps.executeUpdate();
     }

@@ -8,11 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pisync.http.Cursor;
 import io.pisync.support.Api;
+import io.pisync.support.DatabaseWaits;
 import io.pisync.support.SyncDevice;
 import io.pisync.support.TestServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -312,31 +312,19 @@ class PullTest {
 
   /** Waits until a push waits for the feed counter (the row another push holds until COMMIT). */
   private static void awaitFeedWaiter(Statement st) throws Exception {
-    for (int i = 0; i < 200; i++) {
-      try (ResultSet rs =
-          st.executeQuery(
-              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                  + " AND query LIKE 'UPDATE sync_feed%'")) {
-        rs.next();
-        if (rs.getInt(1) > 0) return;
-      }
-      Thread.sleep(25);
-    }
-    throw new AssertionError("the second push never waited for the feed counter");
+    DatabaseWaits.awaitPositiveCount(
+        st,
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            + " AND query LIKE 'UPDATE sync_feed%'",
+        "the second push never waited for the feed counter");
   }
 
   private static void awaitWaiter(Statement st) throws Exception {
-    for (int i = 0; i < 200; i++) {
-      try (ResultSet rs =
-          st.executeQuery(
-              "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
-                  + " AND NOT granted")) {
-        rs.next();
-        if (rs.getInt(1) > 0) return;
-      }
-      Thread.sleep(25);
-    }
-    throw new AssertionError("the held push never reached the trigger");
+    DatabaseWaits.awaitPositiveCount(
+        st,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+            + " AND NOT granted",
+        "the held push never reached the trigger");
   }
 
   @Test

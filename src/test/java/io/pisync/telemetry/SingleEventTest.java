@@ -5,6 +5,7 @@ import static io.pisync.support.Events.withId;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pisync.support.Api;
+import io.pisync.support.DatabaseWaits;
 import io.pisync.support.TestServer;
 import java.sql.DriverManager;
 import java.time.Instant;
@@ -140,19 +141,11 @@ class SingleEventTest {
   private static void awaitWriterBlockedOnLock(String jdbcUrl) throws Exception {
     try (var c = DriverManager.getConnection(jdbcUrl, "postgres", "");
         var st = c.createStatement()) {
-      for (int i = 0; i < 500; i++) {
-        try (var rs =
-            st.executeQuery(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    + " AND datname = current_database()")) {
-          rs.next();
-          if (rs.getInt(1) > 0) {
-            return;
-          }
-        }
-        Thread.sleep(20);
-      }
+      DatabaseWaits.awaitPositiveCount(
+          st,
+          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+              + " AND datname = current_database()",
+          "the group-commit writer never waited for the device's lock");
     }
-    throw new AssertionError("the group-commit writer never waited for the device's lock");
   }
 }
